@@ -1,0 +1,63 @@
+"""Scores: the only learner data Thinslice keeps."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from assessments.querysets import ScoreQuerySet
+from classrooms.models import Student
+from units.models import AssessmentSkill, ClassroomUnit
+
+
+class ScoreStatus(models.TextChoices):
+    SCORED = "scored", "Scored"
+    ABSENT = "absent", "Absent"
+    EXEMPT = "exempt", "Exempt"
+
+
+class Score(models.Model):
+    """One student's result on one skill of one assessment, in one classroom unit.
+
+    Either points (0..max points of the skill, at most 2 decimals) or a status (absent, exempt),
+    never both. ``version`` grows with every change so a stale write can be detected and refused.
+    """
+
+    classroom_unit = models.ForeignKey(
+        ClassroomUnit, on_delete=models.PROTECT, related_name="scores"
+    )
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="scores")
+    assessment_skill = models.ForeignKey(
+        AssessmentSkill, on_delete=models.PROTECT, related_name="scores"
+    )
+    status = models.CharField(max_length=10, choices=ScoreStatus.choices, default=ScoreStatus.SCORED)
+    points = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    entered_at = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)
+
+    objects = ScoreQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["classroom_unit", "student", "assessment_skill"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["classroom_unit", "student", "assessment_skill"], name="score_unique"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="scored") & Q(points__isnull=False) & Q(points__gte=0))
+                | (Q(status__in=["absent", "exempt"]) & Q(points__isnull=True)),
+                name="score_points_or_status",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="score_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        shown = self.points if self.status == ScoreStatus.SCORED else self.get_status_display()
+        return f"{self.student} · {self.assessment_skill}: {shown}"

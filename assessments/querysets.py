@@ -1,0 +1,10 @@
+"""Scoped queryset for scores: a score is seen through its classroom."""
+
+from __future__ import annotations
+
+from classrooms.querysets import ScopedQuerySet
+
+
+class ScoreQuerySet(ScopedQuerySet):
+    scope_level = "classroom"
+    scope_path = "classroom_unit__classroom"

@@ -1,0 +1,96 @@
+"""Querysets that every view, API, admin page, export and task starts from.
+
+Each tenant-owned model's queryset subclasses ScopedQuerySet and names how its rows reach the
+scope that access.py understands. ``visible_to(user)`` is the only way rows reach a user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, Self
+
+from django.db import models
+from django.db.models import Q
+
+from classrooms import access
+
+ScopeLevel = Literal["classroom", "school", "district", "district_admin", "student", "user"]
+
+_SCOPE_FUNCTIONS: dict[str, Callable[[Any, str], Q]] = {
+    "classroom": access.classroom_q,
+    "school": access.school_q,
+    "district": access.district_q,
+    "district_admin": access.district_admin_q,
+    "student": access.student_q,
+    "user": lambda user, _path: access.user_q(user),
+}
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset that knows its path to the tenancy scope.
+
+    ``scope_level`` says which rule of access.py applies, ``scope_path`` how the row reaches it
+    (e.g. ``classroom_unit__classroom`` for a score).
+    """
+
+    scope_level: ClassVar[ScopeLevel]
+    scope_path: ClassVar[str]
+
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(_SCOPE_FUNCTIONS[self.scope_level](user, self.scope_path))
+
+    def all_schools(self) -> Self:
+        """Every row of every tenant; callers say why in a ``# cross-tenant:`` comment."""
+        return self.all()
+
+
+class DistrictQuerySet(ScopedQuerySet):
+    scope_level = "district"
+    scope_path = "pk"
+
+
+class SchoolQuerySet(ScopedQuerySet):
+    scope_level = "school"
+    scope_path = "pk"
+
+
+class AcademicYearQuerySet(ScopedQuerySet):
+    scope_level = "district"
+    scope_path = "district"
+
+
+class TermQuerySet(ScopedQuerySet):
+    scope_level = "district"
+    scope_path = "academic_year__district"
+
+
+class ClassroomQuerySet(ScopedQuerySet):
+    scope_level = "classroom"
+    scope_path = "pk"
+
+
+class StudentGroupQuerySet(ScopedQuerySet):
+    scope_level = "district"
+    scope_path = "district"
+
+
+class StudentQuerySet(ScopedQuerySet):
+    scope_level = "student"
+    scope_path = ""
+
+    def active(self) -> Self:
+        return self.filter(is_active=True)
+
+
+class EnrollmentQuerySet(ScopedQuerySet):
+    scope_level = "classroom"
+    scope_path = "classroom"
+
+    def current_on(self, day: Any) -> Self:
+        """Enrollments running on ``day`` (an open end date means still enrolled)."""
+        return self.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), start_date__lte=day)
+
+
+class UserQuerySet(ScopedQuerySet):
+    scope_level = "user"
+    scope_path = ""

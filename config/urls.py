@@ -1,0 +1,20 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from classrooms.admin_scoping import site as setup_admin
+
+api_patterns = [
+    path("", include("classrooms.api.urls")),
+    path("", include("units.api.urls")),
+    path("", include("assessments.api.urls")),
+    path("token/", obtain_auth_token, name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("admin/", setup_admin.urls),
+    path("api/", include(api_patterns)),
+    path("", include("classrooms.urls")),
+]

@@ -1,0 +1,118 @@
+"""Unit plans in and out. Input shapes are checked here; the plan rules live in units.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from classrooms.models import Classroom, District, GradeLevel
+from units.models import MAX_UNIT_WEEKS, AssessmentKind, ClassroomUnit, Unit
+from units.services import AssessmentSpec, MeasureSpec, PlanSpec, SkillSpec
+
+
+class MeasureOutputSerializer(serializers.Serializer):
+    skill_code = serializers.CharField(source="skill.code")
+    max_points = serializers.DecimalField(max_digits=6, decimal_places=2)
+
+
+class AssessmentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    week = serializers.IntegerField()
+    title = serializers.CharField()
+    measures = MeasureOutputSerializer(many=True, source="assessment_skills.all")
+
+
+class SkillOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    description = serializers.CharField()
+
+
+class UnitOutputSerializer(serializers.ModelSerializer):
+    skills = SkillOutputSerializer(many=True)
+    assessments = AssessmentOutputSerializer(many=True)
+
+    class Meta:
+        model = Unit
+        fields = ["id", "district", "title", "subject", "grade_level", "weeks", "skills", "assessments"]
+
+
+class MeasureInputSerializer(serializers.Serializer):
+    skill_code = serializers.CharField(max_length=40)
+    max_points = serializers.DecimalField(max_digits=6, decimal_places=2)
+
+
+class AssessmentInputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False, help_text="Keep an existing assessment.")
+    kind = serializers.ChoiceField(choices=AssessmentKind.choices)
+    week = serializers.IntegerField(min_value=1, max_value=MAX_UNIT_WEEKS)
+    title = serializers.CharField(max_length=200)
+    measures = MeasureInputSerializer(many=True)
+
+
+class SkillInputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False, help_text="Keep (or rename) an existing skill.")
+    code = serializers.CharField(max_length=40)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class UnitInputSerializer(serializers.Serializer):
+    district = serializers.PrimaryKeyRelatedField(
+        queryset=District.objects.none(),
+        required=False,
+        help_text="Only for platform operators; a district admin's units go to their district.",
+    )
+    title = serializers.CharField(max_length=200)
+    subject = serializers.CharField(max_length=80)
+    grade_level = serializers.ChoiceField(choices=GradeLevel.choices)
+    weeks = serializers.IntegerField(min_value=2, max_value=MAX_UNIT_WEEKS)
+    skills = SkillInputSerializer(many=True)
+    assessments = AssessmentInputSerializer(many=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        user = self.context["request"].user
+        self.fields["district"].queryset = District.objects.visible_to(user)  # type: ignore[attr-defined]
+
+    def plan(self) -> PlanSpec:
+        data = self.validated_data
+        return PlanSpec(
+            weeks=data["weeks"],
+            skills=tuple(
+                SkillSpec(code=s["code"], description=s.get("description", ""), id=s.get("id"))
+                for s in data["skills"]
+            ),
+            assessments=tuple(
+                AssessmentSpec(
+                    kind=a["kind"],
+                    week=a["week"],
+                    title=a["title"],
+                    measures=tuple(
+                        MeasureSpec(skill_code=m["skill_code"], max_points=m["max_points"])
+                        for m in a["measures"]
+                    ),
+                    id=a.get("id"),
+                )
+                for a in data["assessments"]
+            ),
+        )
+
+
+class ClassroomUnitOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClassroomUnit
+        fields = ["id", "classroom", "unit", "start_date"]
+
+
+class ClassroomUnitInputSerializer(serializers.Serializer):
+    classroom = serializers.PrimaryKeyRelatedField(queryset=Classroom.objects.none())
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.none())
+    start_date = serializers.DateField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        user = self.context["request"].user
+        self.fields["classroom"].queryset = Classroom.objects.visible_to(user)  # type: ignore[attr-defined]
+        self.fields["unit"].queryset = Unit.objects.visible_to(user)  # type: ignore[attr-defined]

@@ -1,0 +1,30 @@
+"""Scoped querysets for units and their plans (district-wide) and classroom units (per class)."""
+
+from __future__ import annotations
+
+from classrooms.querysets import ScopedQuerySet
+
+
+class UnitQuerySet(ScopedQuerySet):
+    scope_level = "district"
+    scope_path = "district"
+
+
+class SkillQuerySet(ScopedQuerySet):
+    scope_level = "district"
+    scope_path = "unit__district"
+
+
+class AssessmentQuerySet(ScopedQuerySet):
+    scope_level = "district"
+    scope_path = "unit__district"
+
+
+class AssessmentSkillQuerySet(ScopedQuerySet):
+    scope_level = "district"
+    scope_path = "assessment__unit__district"
+
+
+class ClassroomUnitQuerySet(ScopedQuerySet):
+    scope_level = "classroom"
+    scope_path = "classroom"
