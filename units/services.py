@@ -90,9 +90,14 @@ def parse_measures(text: str) -> tuple[MeasureSpec, ...]:
     return tuple(measures)
 
 
+def format_points(points: Decimal | float | int) -> str:
+    """Points as people write them: 4, 3.5, 2.25 (no trailing zeros)."""
+    return f"{Decimal(str(points)).normalize():f}"
+
+
 def format_measures(assessment: Assessment) -> str:
     return ", ".join(
-        f"{measure.skill.code}={measure.max_points.normalize():f}"
+        f"{measure.skill.code}={format_points(measure.max_points)}"
         for measure in assessment.assessment_skills.select_related("skill").order_by("skill__code")
     )
 
@@ -242,9 +247,9 @@ def assessment_plan_orphan_problems(*, unit: Unit, plan: PlanSpec) -> list[str]:
         highest = measured.highest_points
         if highest is not None and new_measure.max_points < highest:
             problems.append(
-                f"'{assessment.title}': a score of {highest} points has already been entered "
-                f"for '{measured.skill.code}', so its max points cannot go below that "
-                f"(asked for {new_measure.max_points})."
+                f"'{assessment.title}': a score of {format_points(highest)} points has already "
+                f"been entered for '{measured.skill.code}', so its max points cannot go below "
+                f"that (asked for {format_points(new_measure.max_points)})."
             )
     return problems
 

@@ -73,8 +73,10 @@ class UnitInputSerializer(serializers.Serializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        user = self.context["request"].user
-        self.fields["district"].queryset = District.objects.visible_to(user)  # type: ignore[attr-defined]
+        request = self.context.get("request")
+        if request is not None:
+            visible = District.objects.visible_to(request.user)
+            self.fields["district"].queryset = visible  # type: ignore[attr-defined]
 
     def plan(self) -> PlanSpec:
         data = self.validated_data
@@ -113,6 +115,8 @@ class ClassroomUnitInputSerializer(serializers.Serializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        user = self.context["request"].user
-        self.fields["classroom"].queryset = Classroom.objects.visible_to(user)  # type: ignore[attr-defined]
-        self.fields["unit"].queryset = Unit.objects.visible_to(user)  # type: ignore[attr-defined]
+        request = self.context.get("request")
+        if request is not None:
+            classrooms = Classroom.objects.visible_to(request.user)
+            self.fields["classroom"].queryset = classrooms  # type: ignore[attr-defined]
+            self.fields["unit"].queryset = Unit.objects.visible_to(request.user)  # type: ignore[attr-defined]
