@@ -31,7 +31,9 @@ class Score(models.Model):
     assessment_skill = models.ForeignKey(
         AssessmentSkill, on_delete=models.PROTECT, related_name="scores"
     )
-    status = models.CharField(max_length=10, choices=ScoreStatus.choices, default=ScoreStatus.SCORED)
+    status = models.CharField(
+        max_length=10, choices=ScoreStatus.choices, default=ScoreStatus.SCORED
+    )
     points = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -15,18 +15,17 @@ Querysets call the ``*_q`` functions through ``ScopedQuerySet.visible_to``; serv
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
+    from classrooms.models import Classroom
 
-    from classrooms.models import Classroom, User
-
-    AnyUser = User | AnonymousUser
+# A signed-in User or Django's AnonymousUser; both answer is_authenticated and is_active.
+AnyUser: TypeAlias = Any
 
 Action = Literal["view", "teach", "enter_scores", "manage_district"]
 
@@ -44,13 +43,13 @@ def _district_id(user: AnyUser) -> int | None:
         return None
     if not user.is_active:
         return None
-    return user.district_id  # type: ignore[union-attr]
+    return user.district_id  # type: ignore[no-any-return]
 
 
 def _is_district_admin(user: AnyUser) -> bool:
     if _district_id(user) is None:
         return False
-    return bool(user.is_district_admin)  # type: ignore[union-attr]
+    return bool(user.is_district_admin)
 
 
 def visible_classroom_ids(user: AnyUser) -> QuerySet[Classroom, Any]:
@@ -122,7 +121,9 @@ def student_q(user: AnyUser, student_path: str) -> Q:
     """Students: an admin sees the whole district; others only students enrolled with them."""
     enrolled_with_user = classroom_q(user, f"{student_path}enrollments__classroom")
     student_ids = (
-        apps.get_model("classrooms", "Student")._base_manager.filter(enrolled_with_user).values("pk")
+        apps.get_model("classrooms", "Student")
+        ._base_manager.filter(enrolled_with_user)
+        .values("pk")
     )
     by_enrollment = Q(**{f"{student_path}pk__in": student_ids})
     return by_enrollment | district_admin_q(user, f"{student_path}district")

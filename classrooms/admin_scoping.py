@@ -67,15 +67,11 @@ class ScopedAdmin(admin.ModelAdmin):
             excluded.append("district")
         return excluded
 
-    def formfield_for_foreignkey(
-        self, db_field: Any, request: HttpRequest, **kwargs: Any
-    ) -> Any:
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         kwargs.setdefault("queryset", _visible(db_field.related_model, request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def formfield_for_manytomany(
-        self, db_field: Any, request: HttpRequest, **kwargs: Any
-    ) -> Any:
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         kwargs.setdefault("queryset", _visible(db_field.related_model, request))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
@@ -110,9 +106,7 @@ class ScopedInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined]
 
-    def formfield_for_foreignkey(
-        self, db_field: Any, request: HttpRequest, **kwargs: Any
-    ) -> Any:
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         kwargs.setdefault("queryset", _visible(db_field.related_model, request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -135,5 +129,3 @@ def _visible(model: Any, request: HttpRequest) -> models.QuerySet:
 
 def _has_district_field(model: Any) -> bool:
     return any(field.name == "district" for field in model._meta.concrete_fields)
-
-

@@ -97,7 +97,9 @@ class District(models.Model):
                 condition=Q(formative_cap__gte=1, formative_cap__lte=FORMATIVE_CAP_CEILING),
                 name="district_formative_cap_1_to_8",
             ),
-            models.CheckConstraint(condition=Q(minimum_n__gte=1), name="district_minimum_n_positive"),
+            models.CheckConstraint(
+                condition=Q(minimum_n__gte=1), name="district_minimum_n_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(growth_target__gte=0, growth_target__lte=1),
                 name="district_growth_target_0_to_1",
@@ -132,7 +134,7 @@ class User(AbstractUser):
         default=False, help_text="Can set up and see everything in the district."
     )
 
-    objects = ScopedUserManager()
+    objects = ScopedUserManager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -162,8 +164,12 @@ class School(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["district", "code"], name="school_code_unique_in_district"),
-            models.UniqueConstraint(fields=["district", "name"], name="school_name_unique_in_district"),
+            models.UniqueConstraint(
+                fields=["district", "code"], name="school_code_unique_in_district"
+            ),
+            models.UniqueConstraint(
+                fields=["district", "name"], name="school_name_unique_in_district"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -65,7 +65,9 @@ def home_for(user: Any) -> Home:
             )
         )
     )
-    home.coached_schools = _schools_with_counts(School.objects.visible_to(user).filter(coaches=user))
+    home.coached_schools = _schools_with_counts(
+        School.objects.visible_to(user).filter(coaches=user)
+    )
     if home.is_district_admin:
         home.district_schools = _schools_with_counts(School.objects.visible_to(user))
         home.district_student_count = Student.objects.visible_to(user).active().count()

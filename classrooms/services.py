@@ -21,7 +21,9 @@ def district_mismatch_problems(instance: Any, related: Iterable[Any]) -> list[st
             own_district_id = other_district_id
             continue
         if other_district_id != own_district_id:
-            problems.append(f"'{other}' belongs to another district; choose one from this district.")
+            problems.append(
+                f"'{other}' belongs to another district; choose one from this district."
+            )
     return problems
 
 

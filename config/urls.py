@@ -1,10 +1,10 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from classrooms.admin_scoping import site as setup_admin
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("", include("classrooms.api.urls")),
     path("", include("units.api.urls")),
     path("", include("assessments.api.urls")),

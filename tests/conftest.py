@@ -72,7 +72,9 @@ def build_world() -> World:
         world.scores[school_key] = score
         world.users[f"teacher_{school_key}"] = teacher
         world.users[f"coach_{school_key}"] = coach
-    world.users["no_role_a"] = factories.UserFactory(username="no_role_a", district=world.districts["a"])
+    world.users["no_role_a"] = factories.UserFactory(
+        username="no_role_a", district=world.districts["a"]
+    )
     return world
 
 

@@ -129,9 +129,7 @@ class AssessmentSkill(models.Model):
     class Meta:
         ordering = ["assessment", "skill__code"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["assessment", "skill"], name="assessment_skill_unique"
-            ),
+            models.UniqueConstraint(fields=["assessment", "skill"], name="assessment_skill_unique"),
             models.CheckConstraint(
                 condition=Q(max_points__gt=0), name="assessment_skill_max_points_positive"
             ),
@@ -168,5 +166,3 @@ class ClassroomUnit(models.Model):
     @property
     def ends_on(self) -> datetime.date:
         return self.week_starts_on(self.unit.weeks) + datetime.timedelta(days=6)
-
-

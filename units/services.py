@@ -356,9 +356,7 @@ def classroom_unit_start(
 
 def plan_of(unit: Unit) -> PlanSpec:
     """The unit's current plan as a PlanSpec (what an edit starts from)."""
-    assessments = Assessment.objects.filter(unit=unit).prefetch_related(
-        "assessment_skills__skill"
-    )
+    assessments = Assessment.objects.filter(unit=unit).prefetch_related("assessment_skills__skill")
     return PlanSpec(
         weeks=unit.weeks,
         skills=tuple(

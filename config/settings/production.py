@@ -7,9 +7,7 @@ from .base import STORAGES
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 DEBUG = False
-STORAGES["staticfiles"] = {
-    "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-}
+STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 WHITENOISE_USE_FINDERS = False
 WHITENOISE_AUTOREFRESH = False
 

@@ -92,9 +92,7 @@ def test_post_assessment_must_be_in_the_last_week():
 
 
 def test_plan_needs_a_formative_checkpoint():
-    messages = _refusal(
-        factories.DistrictFactory(), factories.valid_plan(formative_weeks=())
-    )
+    messages = _refusal(factories.DistrictFactory(), factories.valid_plan(formative_weeks=()))
     assert messages == ["The plan needs at least one formative checkpoint."]
 
 
@@ -116,7 +114,9 @@ def test_formatives_up_to_the_cap_are_accepted():
 def test_formative_outside_the_unit_weeks_is_refused():
     plan = factories.valid_plan(formative_weeks=(3, 12))
     messages = _refusal(factories.DistrictFactory(), plan)
-    assert messages == ["Formative checkpoint 'Check week 12' is in week 12, outside the unit's 8 weeks."]
+    assert messages == [
+        "Formative checkpoint 'Check week 12' is in week 12, outside the unit's 8 weeks."
+    ]
 
 
 def test_assessment_must_measure_a_skill_of_the_unit():

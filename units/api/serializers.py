@@ -36,7 +36,16 @@ class UnitOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Unit
-        fields = ["id", "district", "title", "subject", "grade_level", "weeks", "skills", "assessments"]
+        fields = [
+            "id",
+            "district",
+            "title",
+            "subject",
+            "grade_level",
+            "weeks",
+            "skills",
+            "assessments",
+        ]
 
 
 class MeasureInputSerializer(serializers.Serializer):

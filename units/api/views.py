@@ -57,11 +57,15 @@ class ClassroomUnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
     model = ClassroomUnit
     serializer_class = ClassroomUnitOutputSerializer
 
-    @extend_schema(request=ClassroomUnitInputSerializer, responses={201: ClassroomUnitOutputSerializer})
+    @extend_schema(
+        request=ClassroomUnitInputSerializer, responses={201: ClassroomUnitOutputSerializer}
+    )
     def create(self, request: Request) -> Response:
         serializer = ClassroomUnitInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        classroom_unit = services.classroom_unit_start(actor=request.user, **serializer.validated_data)
+        classroom_unit = services.classroom_unit_start(
+            actor=request.user, **serializer.validated_data
+        )
         return Response(
             ClassroomUnitOutputSerializer(classroom_unit).data, status=status.HTTP_201_CREATED
         )
