@@ -7,3 +7,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Tests call tasks inline; the tests about the worker send to a real worker explicitly.
+CELERY_TASK_ALWAYS_EAGER = True
