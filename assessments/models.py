@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from assessments.querysets import ScoreQuerySet
+from assessments.querysets import ScoreChangeQuerySet, ScoreQuerySet
 from classrooms.models import Student
 from units.models import AssessmentSkill, ClassroomUnit
 
@@ -63,3 +63,39 @@ class Score(models.Model):
     def __str__(self) -> str:
         shown = self.points if self.status == ScoreStatus.SCORED else self.get_status_display()
         return f"{self.student} · {self.assessment_skill}: {shown}"
+
+
+class ScoreChange(models.Model):
+    """One change to one score (who, when, old → new), written in the same transaction.
+
+    Rows are only ever added: the history of a score is never rewritten. A cleared score keeps its
+    history (the score row itself is gone, so the change names the cell it belonged to).
+    """
+
+    classroom_unit = models.ForeignKey(
+        ClassroomUnit, on_delete=models.PROTECT, related_name="score_changes"
+    )
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="score_changes")
+    assessment_skill = models.ForeignKey(
+        AssessmentSkill, on_delete=models.PROTECT, related_name="score_changes"
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+    old_status = models.CharField(max_length=10, choices=ScoreStatus.choices, blank=True)
+    old_points = models.DecimalField(max_digits=6, decimal_places=2, null=True)
+    new_status = models.CharField(max_length=10, choices=ScoreStatus.choices, blank=True)
+    new_points = models.DecimalField(max_digits=6, decimal_places=2, null=True)
+    version = models.PositiveIntegerField(help_text="The score's version after this change.")
+
+    objects = ScoreChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        indexes = [
+            models.Index(fields=["classroom_unit", "student", "assessment_skill", "changed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} · {self.assessment_skill}: v{self.version}"

@@ -8,3 +8,8 @@ from classrooms.querysets import ScopedQuerySet
 class ScoreQuerySet(ScopedQuerySet):
     scope_level = "classroom"
     scope_path = "classroom_unit__classroom"
+
+
+class ScoreChangeQuerySet(ScopedQuerySet):
+    scope_level = "classroom"
+    scope_path = "classroom_unit__classroom"

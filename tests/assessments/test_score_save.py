@@ -1,0 +1,194 @@
+"""Saving a class's scores for one assessment: checked, versioned, all or nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from assessments.models import Score, ScoreChange
+from assessments.services import ScoreEntry, parse_cell, scores_save
+from tests import factories
+from tests.services import unavailable
+
+pytestmark = pytest.mark.django_db
+
+
+def _class(size: int):
+    district = factories.DistrictFactory()
+    unit = factories.make_unit(district)
+    classroom = factories.ClassroomFactory(school__district=district)
+    teacher = factories.UserFactory(district=district)
+    classroom.teachers.add(teacher)
+    classroom_unit = factories.ClassroomUnitFactory(classroom=classroom, unit=unit)
+    students = [
+        factories.EnrollmentFactory(classroom=classroom, student__district=district).student
+        for _ in range(size)
+    ]
+    pre = unit.assessments.get(kind="pre")
+    return teacher, classroom_unit, pre, students
+
+
+def _whole_class(students, value="3"):
+    return [ScoreEntry(s.pk, code, value) for s in students for code in ("A", "B")]
+
+
+def test_a_whole_class_is_saved_with_versions_and_history():
+    teacher, classroom_unit, pre, students = _class(3)
+    result = scores_save(
+        actor=teacher, classroom_unit=classroom_unit, assessment=pre, entries=_whole_class(students)
+    )
+    assert result.is_applied
+    assert Score.objects.count() == 6
+    assert set(Score.objects.values_list("points", "version", "entered_by")) == {
+        (Decimal("3.00"), 1, teacher.pk)
+    }
+    assert ScoreChange.objects.count() == 6
+
+
+def test_one_bad_value_saves_nothing_and_says_why():
+    teacher, classroom_unit, pre, students = _class(2)
+    entries = _whole_class(students)
+    entries[1] = ScoreEntry(students[0].pk, "B", "7")  # B is out of 6
+    result = scores_save(
+        actor=teacher, classroom_unit=classroom_unit, assessment=pre, entries=entries
+    )
+    assert not result.is_applied
+    assert [p.message for p in result.problems] == ["7 is outside 0 to 6 points."]
+    assert Score.objects.count() == 0
+    assert ScoreChange.objects.count() == 0
+
+
+def test_unenrolled_student_and_unmeasured_skill_are_refused():
+    teacher, classroom_unit, pre, students = _class(1)
+    stranger = factories.StudentFactory(district=classroom_unit.classroom.school.district)
+    result = scores_save(
+        actor=teacher,
+        classroom_unit=classroom_unit,
+        assessment=pre,
+        entries=[ScoreEntry(stranger.pk, "A", "1"), ScoreEntry(students[0].pk, "Z", "1")],
+    )
+    assert [p.message for p in result.problems] == [
+        "This student is not enrolled in this classroom.",
+        "This assessment does not measure 'Z' (it measures A, B).",
+    ]
+    assert Score.objects.count() == 0
+
+
+def test_assessment_of_another_unit_is_refused():
+    teacher, classroom_unit, _, students = _class(1)
+    other_unit = factories.make_unit(classroom_unit.classroom.school.district, title="Other")
+    result = scores_save(
+        actor=teacher,
+        classroom_unit=classroom_unit,
+        assessment=other_unit.assessments.get(kind="pre"),
+        entries=[ScoreEntry(students[0].pk, "A", "1")],
+    )
+    assert [p.message for p in result.problems] == ["'Pre' is not part of this classroom's unit."]
+
+
+def test_stale_version_is_refused_with_the_current_value_and_who_set_it():
+    teacher, classroom_unit, pre, students = _class(1)
+    co_teacher = factories.UserFactory(district=teacher.district, first_name="Cam", last_name="Co")
+    classroom_unit.classroom.teachers.add(co_teacher)
+    student = students[0]
+    scores_save(
+        actor=teacher,
+        classroom_unit=classroom_unit,
+        assessment=pre,
+        entries=[ScoreEntry(student.pk, "A", "2")],
+    )
+    scores_save(
+        actor=co_teacher,
+        classroom_unit=classroom_unit,
+        assessment=pre,
+        entries=[ScoreEntry(student.pk, "A", "3.5", expected_version=1)],
+    )
+    stale = scores_save(
+        actor=teacher,
+        classroom_unit=classroom_unit,
+        assessment=pre,
+        entries=[ScoreEntry(student.pk, "A", "1", expected_version=1)],
+    )
+    (conflict,) = stale.problems
+    assert conflict.is_conflict
+    assert (conflict.current, conflict.current_version, conflict.current_by) == ("3.5", 2, "Cam Co")
+    assert conflict.message == "Changed meanwhile by Cam Co: it is now 3.5."
+    assert Score.objects.get().points == Decimal("3.50")
+
+
+def test_absent_exempt_and_clearing_are_kept_in_history():
+    teacher, classroom_unit, pre, students = _class(1)
+    student = students[0]
+    save = lambda value, version: scores_save(  # noqa: E731
+        actor=teacher,
+        classroom_unit=classroom_unit,
+        assessment=pre,
+        entries=[ScoreEntry(student.pk, "A", value, expected_version=version)],
+    )
+    assert save("a", None).is_applied
+    assert Score.objects.get().status == "absent"
+    assert save("X", 1).is_applied
+    assert save("", 2).is_applied
+    assert not Score.objects.exists()
+    history = list(ScoreChange.objects.values_list("old_status", "new_status", "version"))
+    assert history == [("", "absent", 1), ("absent", "exempt", 2), ("exempt", "", 3)]
+
+
+def test_coach_cannot_write_scores():
+    teacher, classroom_unit, pre, students = _class(1)
+    coach = factories.UserFactory(district=teacher.district)
+    classroom_unit.classroom.school.coaches.add(coach)
+    with pytest.raises(PermissionDenied):
+        scores_save(
+            actor=coach,
+            classroom_unit=classroom_unit,
+            assessment=pre,
+            entries=[ScoreEntry(students[0].pk, "A", "1")],
+        )
+    assert not Score.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("-1", "-1 is outside 0 to 4 points."),
+        ("4.5", "4.5 is outside 0 to 4 points."),
+        ("1.234", "'1.234' has more than 2 decimals."),
+        ("abc", "'abc' is not a score: type points from 0 to 4, A for absent or X for exempt."),
+    ],
+)
+def test_typed_values_are_checked_with_the_reason(typed, reason):
+    with pytest.raises(ValueError) as refused:
+        parse_cell(typed, Decimal("4"))
+    assert str(refused.value) == reason
+
+
+def _queries_to_save(size: int) -> int:
+    teacher, classroom_unit, pre, students = _class(size)
+    scores_save(
+        actor=teacher,
+        classroom_unit=classroom_unit,
+        assessment=pre,
+        entries=_whole_class(students, "1"),
+    )
+    entries = [
+        ScoreEntry(s.pk, code, "2", expected_version=1) for s in students for code in ("A", "B")
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        result = scores_save(
+            actor=teacher, classroom_unit=classroom_unit, assessment=pre, entries=entries
+        )
+    assert result.is_applied
+    # Savepoints come from the test's own transaction, not from the service.
+    return sum(1 for q in captured.captured_queries if "SAVEPOINT" not in q["sql"])
+
+
+def test_saving_a_class_takes_six_queries_whatever_its_size():
+    if connection.vendor != "postgresql":
+        unavailable("query counts are asserted on PostgreSQL (SQLite splits bulk inserts)")
+    assert _queries_to_save(30) == 6
+    assert _queries_to_save(150) == 6
