@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from rest_framework import mixins
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from assessments.api.serializers import ScoreOutputSerializer
+from assessments.api.serializers import (
+    ScoreBulkInputSerializer,
+    ScoreBulkOutputSerializer,
+    ScoreOutputSerializer,
+)
 from assessments.models import Score
+from assessments.services import SaveResult, ScoreEntry, scores_save
 from classrooms.scoped_views import ScopedViewSet
+from units.models import Assessment, ClassroomUnit
 
 
 class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -19,3 +30,54 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         if classroom_unit.isdigit():
             queryset = queryset.filter(classroom_unit_id=int(classroom_unit))
         return queryset.select_related("assessment_skill__skill")
+
+
+class ScoreBulkSaveView(APIView):
+    """Save one assessment's scores for a classroom unit in one request, all or nothing.
+
+    200 with every saved cell and its new version; 400 with per-row problems (nothing saved);
+    409 when the only problems are conflicts (someone changed a cell since it was read), with the
+    current value and who set it.
+    """
+
+    @extend_schema(
+        request=ScoreBulkInputSerializer,
+        responses={
+            200: ScoreBulkOutputSerializer,
+            400: ScoreBulkOutputSerializer,
+            409: ScoreBulkOutputSerializer,
+        },
+    )
+    def post(self, request: Request, classroom_unit_id: int, assessment_id: int) -> Response:
+        classroom_unit = get_object_or_404(
+            ClassroomUnit.objects.visible_to(request.user), pk=classroom_unit_id
+        )
+        assessment = get_object_or_404(
+            Assessment.objects.visible_to(request.user), pk=assessment_id
+        )
+        serializer = ScoreBulkInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entries = [
+            ScoreEntry(
+                student_id=row["student"],
+                skill_code=row["skill"],
+                value=row["value"],
+                expected_version=row.get("version"),
+            )
+            for row in serializer.validated_data["scores"]
+        ]
+        result = scores_save(
+            actor=request.user,
+            classroom_unit=classroom_unit,
+            assessment=assessment,
+            entries=entries,
+        )
+        return Response(ScoreBulkOutputSerializer(result).data, status=_status_of(result))
+
+
+def _status_of(result: SaveResult) -> int:
+    if result.is_applied:
+        return status.HTTP_200_OK
+    if all(problem.is_conflict for problem in result.problems):
+        return status.HTTP_409_CONFLICT
+    return status.HTTP_400_BAD_REQUEST

@@ -1,0 +1,147 @@
+"""The bulk score API: one request saves a class's scores for one assessment, all or nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from assessments.models import Score
+from tests import factories
+from tests.services import unavailable
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(classroom_unit, assessment) -> str:
+    return f"/api/classroom-units/{classroom_unit.pk}/assessments/{assessment.pk}/scores/"
+
+
+def _pre(world, key="a1"):
+    classroom_unit = world.classroom_units[key]
+    return classroom_unit, classroom_unit.unit.assessments.get(kind="pre")
+
+
+def _client(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def test_teacher_saves_scores_with_a_token_and_gets_new_versions(world):
+    classroom_unit, pre = _pre(world)
+    student = world.students["a1"]
+    response = _client(world.users["teacher_a1"]).post(
+        _url(classroom_unit, pre),
+        {
+            "scores": [
+                {"student": student.pk, "skill": "A", "value": "4", "version": 1},
+                {"student": student.pk, "skill": "B", "value": "A"},
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["applied"] is True
+    assert {(c["skill"], c["value"], c["version"]) for c in body["saved"]} == {
+        ("A", "4", 2),
+        ("B", "A", 1),
+    }
+
+
+@pytest.mark.parametrize(
+    ("who", "expected_status"),
+    [(None, 401), ("coach_a1", 403), ("teacher_a2", 404), ("teacher_b1", 404), ("admin_b", 404)],
+)
+def test_only_the_classrooms_teachers_can_save(world, who, expected_status):
+    classroom_unit, pre = _pre(world)
+    before = list(Score.objects.values_list("pk", "points", "version"))
+    user = world.users[who] if who else None
+    response = _client(user).post(
+        _url(classroom_unit, pre),
+        {
+            "scores": [
+                {"student": world.students["a1"].pk, "skill": "A", "value": "1", "version": 1}
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == expected_status
+    assert list(Score.objects.values_list("pk", "points", "version")) == before
+
+
+def test_conflict_is_409_with_current_value_and_author(world):
+    classroom_unit, pre = _pre(world)
+    teacher = world.users["teacher_a1"]
+    payload = {"scores": [{"student": world.students["a1"].pk, "skill": "A", "value": "2"}]}
+    response = _client(teacher).post(_url(classroom_unit, pre), payload, format="json")
+    assert response.status_code == 409
+    (problem,) = response.json()["problems"]
+    assert problem["is_conflict"] is True
+    assert problem["current"] == "3"
+    assert problem["current_version"] == 1
+    assert problem["current_by"] == str(teacher)
+
+
+def test_a_bad_row_is_400_and_nothing_is_saved(world):
+    classroom_unit, pre = _pre(world)
+    student = world.students["a1"]
+    response = _client(world.users["teacher_a1"]).post(
+        _url(classroom_unit, pre),
+        {
+            "scores": [
+                {"student": student.pk, "skill": "A", "value": "1", "version": 1},
+                {"student": student.pk, "skill": "B", "value": "99"},
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert [p["message"] for p in response.json()["problems"]] == ["99 is outside 0 to 6 points."]
+    assert Score.objects.get(student=student).points == 3
+
+
+def test_malformed_body_is_a_clear_400(world):
+    classroom_unit, pre = _pre(world)
+    response = _client(world.users["teacher_a1"]).post(
+        _url(classroom_unit, pre), {"scores": [{"skill": "A"}]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["scores"] == {
+        "0": {"student": ["This field is required."], "value": ["This field is required."]}
+    }
+
+
+def _request_queries(size: int) -> int:
+    district = factories.DistrictFactory()
+    unit = factories.make_unit(district)
+    classroom = factories.ClassroomFactory(school__district=district)
+    teacher = factories.UserFactory(district=district)
+    classroom.teachers.add(teacher)
+    classroom_unit = factories.ClassroomUnitFactory(classroom=classroom, unit=unit)
+    students = [
+        factories.EnrollmentFactory(classroom=classroom, student__district=district).student
+        for _ in range(size)
+    ]
+    client = _client(teacher)
+    payload = {
+        "scores": [
+            {"student": s.pk, "skill": code, "value": "1"} for s in students for code in "AB"
+        ]
+    }
+    pre = unit.assessments.get(kind="pre")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(_url(classroom_unit, pre), payload, format="json")
+    assert response.status_code == 200
+    return sum(1 for q in captured.captured_queries if "SAVEPOINT" not in q["sql"])
+
+
+def test_saving_a_class_over_http_costs_the_same_queries_for_30_and_150_students(db):
+    if connection.vendor != "postgresql":
+        unavailable("query counts are asserted on PostgreSQL (SQLite splits bulk inserts)")
+    assert _request_queries(30) == _request_queries(150)
