@@ -51,7 +51,8 @@ class CellValue:
     def shown(self) -> str:
         if self.status == ScoreStatus.SCORED and self.points is not None:
             return format_points(self.points)
-        return {ScoreStatus.ABSENT: "A", ScoreStatus.EXEMPT: "X"}.get(self.status, "")
+        letters: dict[str, str] = {ScoreStatus.ABSENT: "A", ScoreStatus.EXEMPT: "X"}
+        return letters.get(self.status, "")
 
 
 EMPTY = CellValue(status="", points=None)

@@ -61,7 +61,8 @@ class StudentGrowth(models.Model):
                 fields=["classroom_unit", "student"], name="student_growth_unique"
             ),
             models.CheckConstraint(
-                condition=Q(is_complete=False) | Q(pre_percentage__isnull=False, post_percentage__isnull=False),
+                condition=Q(is_complete=False)
+                | Q(pre_percentage__isnull=False, post_percentage__isnull=False),
                 name="student_growth_complete_has_pre_and_post",
             ),
         ]

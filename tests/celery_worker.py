@@ -71,7 +71,9 @@ def celery_worker_queue(transactional_db: Any) -> Iterator[str]:
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in worker.stdout], daemon=True).start()  # type: ignore[union-attr]
+    stdout = worker.stdout
+    assert stdout is not None
+    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
     output: list[str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -45,7 +45,9 @@ class ScoreEntryInputSerializer(serializers.Serializer):
 
 
 class ScoreBulkInputSerializer(serializers.Serializer):
-    scores = ScoreEntryInputSerializer(many=True, allow_empty=False, max_length=5000)
+    scores = serializers.ListField(
+        child=ScoreEntryInputSerializer(), allow_empty=False, max_length=5000
+    )
 
 
 class SavedCellOutputSerializer(serializers.Serializer):
