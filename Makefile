@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/mypy .
+	$(BIN)/mypy
 
 worker: $(STAMP)
 	$(BIN)/celery -A config worker --loglevel=INFO
