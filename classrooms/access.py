@@ -119,6 +119,8 @@ def district_admin_q(user: AnyUser, path: str) -> Q:
 
 def student_q(user: AnyUser, student_path: str) -> Q:
     """Students: an admin sees the whole district; others only students enrolled with them."""
+    if _is_platform_operator(user):
+        return EVERYTHING
     enrolled_with_user = classroom_q(user, f"{student_path}enrollments__classroom")
     student_ids = (
         apps.get_model("classrooms", "Student")
@@ -131,7 +133,11 @@ def student_q(user: AnyUser, student_path: str) -> Q:
 
 def user_q(user: AnyUser) -> Q:
     """Accounts: an admin sees the district's staff; everyone else only themselves."""
+    if _is_platform_operator(user):
+        return EVERYTHING
     if not user.is_authenticated:
+        return NOTHING
+    if not user.is_active:
         return NOTHING
     return Q(pk=user.pk) | district_admin_q(user, "district")
 

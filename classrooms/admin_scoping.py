@@ -37,6 +37,17 @@ class ThinsliceAdminSite(admin.AdminSite):
 site = ThinsliceAdminSite(name="admin")
 
 
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A sidebar filter whose choices are only rows the user may see."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        visible = _visible(field.related_model, request)
+        if ordering:
+            visible = visible.order_by(*ordering)
+        return [(row.pk, str(row)) for row in visible]
+
+
 class ScopedAdmin(admin.ModelAdmin):
     """Rows from ``visible_to``, choices from ``visible_to``, relations within one district.
 
@@ -60,6 +71,12 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_setup_user(request.user)
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return [
+            (name, ScopedRelatedFieldListFilter) if _is_relation(self.model, name) else name
+            for name in super().get_list_filter(request)
+        ]
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
         excluded = list(super().get_exclude(request, obj) or [])
@@ -125,6 +142,16 @@ class ScopedInline(admin.TabularInline):
 
 def _visible(model: Any, request: HttpRequest) -> models.QuerySet:
     return model._default_manager.visible_to(request.user)  # type: ignore[no-any-return]
+
+
+def _is_relation(model: Any, name: Any) -> bool:
+    if not isinstance(name, str) or "__" in name:
+        return False
+    try:
+        field = model._meta.get_field(name)
+    except Exception:  # noqa: BLE001 - a list_filter entry that is not a field
+        return False
+    return bool(field.is_relation)
 
 
 def _has_district_field(model: Any) -> bool:

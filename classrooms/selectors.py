@@ -8,8 +8,25 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from assessments.selectors import UnitCalendar, assessment_calendars
 from classrooms.models import Classroom, District, Enrollment, School, Student
 from units.models import ClassroomUnit
+
+
+@dataclass
+class TaughtClassroom:
+    """A classroom I teach with the calendar of each of its units (latest start first)."""
+
+    classroom: Classroom
+    unit_calendars: list[UnitCalendar] = field(default_factory=list)
+
+    @property
+    def units_in_progress(self) -> list[UnitCalendar]:
+        return [calendar for calendar in self.unit_calendars if calendar.is_in_progress]
+
+    @property
+    def other_units(self) -> list[UnitCalendar]:
+        return [calendar for calendar in self.unit_calendars if not calendar.is_in_progress]
 
 
 @dataclass
@@ -19,6 +36,7 @@ class Home:
     district: District | None
     is_district_admin: bool
     taught_classrooms: list[Classroom] = field(default_factory=list)
+    teaching: list[TaughtClassroom] = field(default_factory=list)
     coached_schools: list[School] = field(default_factory=list)
     district_schools: list[School] = field(default_factory=list)
     district_student_count: int = 0
@@ -43,7 +61,11 @@ def _schools_with_counts(schools: QuerySet[School]) -> list[School]:
 
 
 def home_for(user: Any) -> Home:
-    """What the home page shows: teacher → my classrooms, coach → my schools, admin → district."""
+    """What the home page shows: teacher → my classrooms, coach → my schools, admin → district.
+
+    A teacher's classrooms come with each unit's assessment calendar (due weeks, entered n of N),
+    read in a fixed number of queries however many classrooms they teach.
+    """
     district = District.objects.visible_to(user).filter(pk=user.district_id).first()
     home = Home(district=district, is_district_admin=bool(user.is_district_admin and district))
     today = timezone.localdate()
@@ -65,6 +87,24 @@ def home_for(user: Any) -> Home:
             )
         )
     )
+    calendars = assessment_calendars(
+        user=user,
+        classroom_units=[
+            classroom_unit
+            for classroom in home.taught_classrooms
+            for classroom_unit in classroom.classroom_units.all()
+        ],
+        today=today,
+    )
+    home.teaching = [
+        TaughtClassroom(
+            classroom=classroom,
+            unit_calendars=[
+                calendars[classroom_unit.pk] for classroom_unit in classroom.classroom_units.all()
+            ],
+        )
+        for classroom in home.taught_classrooms
+    ]
     home.coached_schools = _schools_with_counts(
         School.objects.visible_to(user).filter(coaches=user)
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import construct_change_message
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -137,6 +138,12 @@ class UnitAdmin(ScopedAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         plan = request.__dict__["_unit_plan_forms"]["plan"]
         services.unit_plan_save(actor=request.user, unit=form.instance, plan=plan)
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        # The inline formsets never save (the service does), so only the unit's own fields count.
+        return construct_change_message(form, [], add)
 
 
 @admin.register(ClassroomUnit, site=site)
