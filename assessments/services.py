@@ -20,6 +20,7 @@ from django.utils import timezone
 from assessments.models import Score, ScoreChange, ScoreStatus
 from classrooms import access
 from classrooms.models import Enrollment
+from reports import services as growth_services
 from units.models import Assessment, AssessmentSkill, ClassroomUnit
 from units.services import format_points
 
@@ -289,6 +290,11 @@ def _apply(
         )
     if history:
         ScoreChange.objects.bulk_create(history)
+        transaction.on_commit(
+            lambda: growth_services.classroom_unit_growth_mark_stale(
+                classroom_unit_id=classroom_unit.pk
+            )
+        )
 
 
 def _saved(entry: ScoreEntry, version: int | None, value: CellValue) -> dict[str, Any]:

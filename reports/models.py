@@ -16,7 +16,8 @@ from units.models import ClassroomUnit
 class GrowthBuild(models.Model):
     """When a classroom unit's growth rows were last built, and whether a rebuild is pending.
 
-    ``stale_since`` is set when a score changes and cleared by the rebuild that read those scores.
+    ``stale_since`` is set by the first score change after a build (a rebuild is then queued) and
+    cleared by the rebuild; ``last_change_at`` is the latest score change.
     """
 
     classroom_unit = models.OneToOneField(
@@ -24,6 +25,7 @@ class GrowthBuild(models.Model):
     )
     built_at = models.DateTimeField(null=True, blank=True)
     stale_since = models.DateTimeField(null=True, blank=True)
+    last_change_at = models.DateTimeField(null=True, blank=True)
 
     objects = GrowthBuildQuerySet.as_manager()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -58,10 +59,58 @@ def classroom_unit_growth_rebuild(*, classroom_unit_id: int) -> int:
     StudentGrowth.objects.filter(classroom_unit_id=classroom_unit_id).delete()
     StudentGrowth.objects.bulk_create(rows)
     build.built_at = started_at
-    if build.stale_since is not None and build.stale_since <= started_at:
-        build.stale_since = None
+    # A score committed after the rows were read marks the unit stale only once this lock is
+    # released, so it finds stale_since cleared and queues the next rebuild itself.
+    build.stale_since = None
     build.save(update_fields=["built_at", "stale_since"])
     return len(rows)
+
+
+@transaction.atomic
+def classroom_unit_growth_mark_stale(*, classroom_unit_id: int) -> bool:
+    """Record that a classroom unit's scores changed; queue one rebuild per burst of changes.
+
+    Called after the score transaction commits. The first change after a build queues a rebuild
+    a few seconds later (so a class being typed in is rebuilt once, not per cell); later changes
+    in the same burst only move ``last_change_at``. Waits for a running rebuild of the same unit
+    (row lock), so a change is never hidden by a rebuild that did not read it. Returns whether a
+    rebuild was queued.
+    """
+    now = timezone.now()
+    build, _ = GrowthBuild.objects.get_or_create(classroom_unit_id=classroom_unit_id)
+    build = GrowthBuild.objects.select_for_update().get(pk=build.pk)
+    is_first_change = build.stale_since is None
+    build.last_change_at = now
+    if is_first_change:
+        build.stale_since = now
+    build.save(update_fields=["last_change_at", "stale_since"])
+    if is_first_change:
+        _enqueue_rebuild(classroom_unit_id)
+    return is_first_change
+
+
+def growth_rebuild_stale() -> int:
+    """Rebuild every classroom unit marked stale (the periodic catch-up for anything missed)."""
+    # cross-tenant: the periodic catch-up serves every district; rows stay in their unit.
+    stale_ids = list(
+        GrowthBuild.objects.all_schools()
+        .filter(stale_since__isnull=False)
+        .values_list("classroom_unit_id", flat=True)
+    )
+    for classroom_unit_id in stale_ids:
+        classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit_id)
+    return len(stale_ids)
+
+
+def _enqueue_rebuild(classroom_unit_id: int) -> None:
+    from reports.tasks import classroom_unit_growth_rebuild_task
+
+    transaction.on_commit(
+        lambda: classroom_unit_growth_rebuild_task.apply_async(
+            args=[classroom_unit_id],
+            countdown=django_settings.THINSLICE_GROWTH_DEBOUNCE_SECONDS,
+        )
+    )
 
 
 def _scores_by_student_and_assessment(

@@ -92,11 +92,15 @@ def celery_worker_queue(transactional_db: Any) -> Iterator[str]:
     if worker.poll() is not None:
         pytest.fail("The Celery worker exited at start:\n" + "".join(output))
     was_eager = celery_app.conf.task_always_eager
+    default_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_always_eager = False
+    # Tasks the code under test enqueues go to this test's worker.
+    celery_app.conf.task_default_queue = queue_name
     try:
         yield queue_name
     finally:
         celery_app.conf.task_always_eager = was_eager
+        celery_app.conf.task_default_queue = default_queue
         worker.terminate()
         try:
             worker.wait(timeout=20)

@@ -137,6 +137,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# A burst of score changes to one class is rebuilt once, this many seconds after the first.
+THINSLICE_GROWTH_DEBOUNCE_SECONDS = float(env_str("THINSLICE_GROWTH_DEBOUNCE_SECONDS", "5"))
+CELERY_BEAT_SCHEDULE = {
+    "growth-rebuild-stale": {
+        "task": "reports.tasks.growth_rebuild_stale_task",
+        "schedule": env_int("THINSLICE_GROWTH_CATCH_UP_SECONDS", 600),
+    },
+}
 
 LOGGING = {
     "version": 1,

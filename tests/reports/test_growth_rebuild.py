@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from assessments.models import Score, ScoreStatus
 from reports.models import GrowthBuild, StudentGrowth
@@ -92,16 +95,89 @@ def test_rebuilding_twice_gives_the_same_rows():
 
 
 @pytest.mark.celery_worker
-def test_a_real_worker_over_redis_builds_the_growth_rows(celery_worker_queue):  # noqa: F811
-    classroom_unit, _ = _class_with_scores()
-    classroom_unit_growth_rebuild_task.apply_async(
-        args=[classroom_unit.pk], queue=celery_worker_queue
+def test_scores_entered_over_http_are_summarised_by_a_real_worker_over_redis(
+    celery_worker_queue,  # noqa: F811
+    live_server,
+    settings,
+):
+    settings.THINSLICE_GROWTH_DEBOUNCE_SECONDS = 0.5
+    classroom_unit, students = _class_with_scores()
+    teacher = factories.UserFactory(district=classroom_unit.classroom.school.district)
+    classroom_unit.classroom.teachers.add(teacher)
+    token = Token.objects.create(user=teacher)
+    pre = classroom_unit.unit.assessments.get(kind="pre")
+    body = {"scores": [{"student": students["Cy"].pk, "skill": "A", "value": "4"}]}
+    request = urllib.request.Request(  # noqa: S310 - the live test server on loopback
+        f"{live_server.url}/api/classroom-units/{classroom_unit.pk}/assessments/{pre.pk}/scores/",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Token {token.key}", "Content-Type": "application/json"},
+        method="POST",
     )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        assert response.status == 200
+
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if StudentGrowth.objects.filter(classroom_unit=classroom_unit).count() == 3:
+        build = GrowthBuild.objects.filter(classroom_unit=classroom_unit).first()
+        if build and build.built_at and build.stale_since is None:
             break
         time.sleep(0.2)
     growth = _growth_by_name(classroom_unit)
     assert set(growth) == {"Ada", "Ben", "Cy"}, "the worker did not build the rows in 60 s"
     assert growth["Ada"].normalized_gain == pytest.approx(0.8)
+    assert growth["Cy"].pre_percentage == pytest.approx(100.0), "Cy's new score is summarised"
+
+
+@pytest.mark.django_db
+def test_a_score_change_marks_the_unit_stale_and_queues_one_rebuild_after_commit(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from assessments.services import ScoreEntry, scores_save
+    from reports import services as growth_services
+
+    classroom_unit, students = _class_with_scores()
+    teacher = factories.UserFactory(district=classroom_unit.classroom.school.district)
+    classroom_unit.classroom.teachers.add(teacher)
+    pre = classroom_unit.unit.assessments.get(kind="pre")
+    queued: list[int] = []
+    monkeypatch.setattr(
+        classroom_unit_growth_rebuild_task,
+        "apply_async",
+        lambda args, countdown: queued.append(args[0]),
+    )
+
+    def save(value, version):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = scores_save(
+                actor=teacher,
+                classroom_unit=classroom_unit,
+                assessment=pre,
+                entries=[ScoreEntry(students["Cy"].pk, "A", value, expected_version=version)],
+            )
+        assert result.is_applied
+
+    save("1", None)
+    build = GrowthBuild.objects.get(classroom_unit=classroom_unit)
+    assert build.stale_since is not None
+    save("2", 1)
+    assert queued == [classroom_unit.pk], "a burst of changes queues a single rebuild"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        growth_services.classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit.pk)
+    build.refresh_from_db()
+    assert build.stale_since is None
+    assert _growth_by_name(classroom_unit)["Cy"].pre_percentage == pytest.approx(50.0)
+    save("3", 2)
+    assert queued == [classroom_unit.pk, classroom_unit.pk], "the next change after a build queues"
+
+
+@pytest.mark.django_db
+def test_periodic_catch_up_rebuilds_what_is_still_stale():
+    from reports.tasks import growth_rebuild_stale_task
+
+    classroom_unit, _ = _class_with_scores()
+    GrowthBuild.objects.create(classroom_unit=classroom_unit, stale_since=timezone.now())
+    assert growth_rebuild_stale_task() == 1
+    assert StudentGrowth.objects.filter(classroom_unit=classroom_unit).count() == 3
+    assert GrowthBuild.objects.get(classroom_unit=classroom_unit).stale_since is None
+    assert growth_rebuild_stale_task() == 0
