@@ -50,7 +50,8 @@ class ScoreBulkSaveView(APIView):
     )
     def post(self, request: Request, classroom_unit_id: int, assessment_id: int) -> Response:
         classroom_unit = get_object_or_404(
-            ClassroomUnit.objects.visible_to(request.user), pk=classroom_unit_id
+            ClassroomUnit.objects.visible_to(request.user).select_related("classroom__school"),
+            pk=classroom_unit_id,
         )
         assessment = get_object_or_404(
             Assessment.objects.visible_to(request.user), pk=assessment_id
