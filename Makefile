@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 worker: $(STAMP)
-	$(BIN)/celery -A config worker --loglevel=INFO
+	$(BIN)/celery -A config worker --beat --loglevel=INFO
 
 clean-db:
 	rm -f db.sqlite3
