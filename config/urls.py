@@ -16,5 +16,6 @@ api_patterns: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("admin/", setup_admin.urls),
     path("api/", include(api_patterns)),
+    path("", include("assessments.csv_urls")),
     path("", include("classrooms.urls")),
 ]
