@@ -72,7 +72,7 @@ def home_for(user: Any) -> Home:
     home.taught_classrooms = list(
         Classroom.objects.visible_to(user)
         .filter(teachers=user)
-        .select_related("school", "term")
+        .select_related("school", "term__academic_year")
         .annotate(
             student_count=Count(
                 "enrollments",
