@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint worker bench-seed clean-db
+.PHONY: run test lint worker bench-scores clean-db
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 worker: $(STAMP)
 	$(BIN)/celery -A config worker --beat --loglevel=INFO
+
+# Bulk score save over HTTP (gunicorn + PostgreSQL + a worker) beside a trivial endpoint.
+bench-scores: $(STAMP)
+	$(BIN)/python -m bench.score_bulk_save --students 2000 --clients 8 --seconds 20
 
 clean-db:
 	rm -f db.sqlite3

@@ -1,0 +1,1 @@
+"""HTTP benchmarks against a production-like server (gunicorn + PostgreSQL); see bench/README.md."""
