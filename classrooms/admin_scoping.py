@@ -72,6 +72,13 @@ class ScopedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_setup_user(request.user)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        # Roster ids belong to the student information system; only an import changes them.
+        if any(field.name == "sourced_id" for field in self.model._meta.concrete_fields):
+            readonly.append("sourced_id")
+        return readonly
+
     def get_list_filter(self, request: HttpRequest) -> Any:
         return [
             (name, ScopedRelatedFieldListFilter) if _is_relation(self.model, name) else name

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from classrooms.querysets import (
     AcademicYearQuerySet,
+    AuditEventQuerySet,
     ClassroomQuerySet,
     DistrictQuerySet,
     EnrollmentQuerySet,
@@ -133,6 +136,14 @@ class User(AbstractUser):
     is_district_admin = models.BooleanField(
         default=False, help_text="Can set up and see everything in the district."
     )
+    sourced_id = models.CharField(
+        "OneRoster sourcedId",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The student information system's id (OneRoster); empty for rows made here.",
+    )
 
     objects = ScopedUserManager()  # type: ignore[misc]
 
@@ -142,6 +153,11 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=Q(is_district_admin=False) | Q(district__isnull=False),
                 name="user_district_admin_has_district",
+            ),
+            models.UniqueConstraint(
+                fields=["district", "sourced_id"],
+                condition=~Q(sourced_id=""),
+                name="user_sourced_id_unique",
             ),
         ]
 
@@ -156,6 +172,14 @@ class School(models.Model):
     name = models.CharField(max_length=200)
     code = models.CharField(max_length=40, help_text="The district's code for the school.")
     coaches = models.ManyToManyField(User, blank=True, related_name="coached_schools")
+    sourced_id = models.CharField(
+        "OneRoster sourcedId",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The student information system's id (OneRoster); empty for rows made here.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -170,6 +194,11 @@ class School(models.Model):
             models.UniqueConstraint(
                 fields=["district", "name"], name="school_name_unique_in_district"
             ),
+            models.UniqueConstraint(
+                fields=["district", "sourced_id"],
+                condition=~Q(sourced_id=""),
+                name="school_sourced_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -183,6 +212,14 @@ class AcademicYear(models.Model):
     name = models.CharField(max_length=40)
     start_date = models.DateField()
     end_date = models.DateField()
+    sourced_id = models.CharField(
+        "OneRoster sourcedId",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The student information system's id (OneRoster); empty for rows made here.",
+    )
 
     objects = AcademicYearQuerySet.as_manager()
 
@@ -190,6 +227,11 @@ class AcademicYear(models.Model):
         ordering = ["-start_date"]
         constraints = [
             models.UniqueConstraint(fields=["district", "name"], name="academic_year_unique_name"),
+            models.UniqueConstraint(
+                fields=["district", "sourced_id"],
+                condition=~Q(sourced_id=""),
+                name="academic_year_sourced_id_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(end_date__gt=F("start_date")), name="academic_year_ends_after_start"
             ),
@@ -206,6 +248,14 @@ class Term(models.Model):
     name = models.CharField(max_length=60)
     start_date = models.DateField()
     end_date = models.DateField()
+    sourced_id = models.CharField(
+        "OneRoster sourcedId",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The student information system's id (OneRoster); empty for rows made here.",
+    )
 
     objects = TermQuerySet.as_manager()
 
@@ -213,6 +263,11 @@ class Term(models.Model):
         ordering = ["start_date"]
         constraints = [
             models.UniqueConstraint(fields=["academic_year", "name"], name="term_unique_name"),
+            models.UniqueConstraint(
+                fields=["academic_year", "sourced_id"],
+                condition=~Q(sourced_id=""),
+                name="term_sourced_id_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(end_date__gt=F("start_date")), name="term_ends_after_start"
             ),
@@ -231,6 +286,14 @@ class Classroom(models.Model):
     subject = models.CharField(max_length=80)
     grade_level = models.CharField(max_length=2, choices=GradeLevel.choices)
     teachers = models.ManyToManyField(User, blank=True, related_name="taught_classrooms")
+    sourced_id = models.CharField(
+        "OneRoster sourcedId",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The student information system's id (OneRoster); empty for rows made here.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -241,6 +304,11 @@ class Classroom(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["school", "term", "name"], name="classroom_name_unique_in_school_term"
+            ),
+            models.UniqueConstraint(
+                fields=["school", "sourced_id"],
+                condition=~Q(sourced_id=""),
+                name="classroom_sourced_id_unique",
             ),
         ]
 
@@ -276,6 +344,14 @@ class Student(models.Model):
     grade_level = models.CharField(max_length=2, choices=GradeLevel.choices)
     groups = models.ManyToManyField(StudentGroup, blank=True, related_name="students")
     is_active = models.BooleanField(default=True)
+    sourced_id = models.CharField(
+        "OneRoster sourcedId",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The student information system's id (OneRoster); empty for rows made here.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -285,6 +361,11 @@ class Student(models.Model):
         ordering = ["family_name", "given_name", "sis_id"]
         constraints = [
             models.UniqueConstraint(fields=["district", "sis_id"], name="student_sis_id_unique"),
+            models.UniqueConstraint(
+                fields=["district", "sourced_id"],
+                condition=~Q(sourced_id=""),
+                name="student_sourced_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -298,6 +379,14 @@ class Enrollment(models.Model):
     classroom = models.ForeignKey(Classroom, on_delete=models.PROTECT, related_name="enrollments")
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
+    sourced_id = models.CharField(
+        "OneRoster sourcedId",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The student information system's id (OneRoster); empty for rows made here.",
+    )
 
     objects = EnrollmentQuerySet.as_manager()
 
@@ -307,6 +396,11 @@ class Enrollment(models.Model):
             models.UniqueConstraint(
                 fields=["student", "classroom", "start_date"], name="enrollment_unique_start"
             ),
+            models.UniqueConstraint(
+                fields=["classroom", "sourced_id"],
+                condition=~Q(sourced_id=""),
+                name="enrollment_sourced_id_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
                 name="enrollment_ends_after_start",
@@ -315,3 +409,77 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} in {self.classroom}"
+
+
+class AuditKind(models.TextChoices):
+    """What an audit event records. Exports add their kinds here; the field itself is free text,
+    so a new kind needs no migration."""
+
+    ROSTER_IMPORT_DRY_RUN = "roster_import_dry_run", "Roster import (dry run)"
+    ROSTER_IMPORT = "roster_import", "Roster import"
+
+
+class AuditOutcome(models.TextChoices):
+    """Whether the import or export did what was asked (for a dry run: found no problem)."""
+
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class AuditEvent(models.Model):
+    """One import or export of a district's data as it happened: who, when, what, how many rows,
+    and the outcome.
+
+    Rows are only ever added (classrooms/audit.py): no page, API or admin changes or deletes them,
+    and the queryset and model refuse to. ``actor`` is empty when a server operator ran a
+    management command; ``actor_name`` keeps who it was as they were named at the time.
+    """
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="audit_events")
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    actor_name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=60)
+    parameters = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="Filters and options."
+    )
+    row_count = models.PositiveIntegerField(default=0, help_text="Rows read or written.")
+    outcome = models.CharField(max_length=10, choices=AuditOutcome.choices)
+    message = models.TextField(blank=True, help_text="A one-paragraph summary for people.")
+    result = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="Counts and problems."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["district", "-created_at"], name="audit_event_district_recent")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=["succeeded", "failed"]), name="audit_event_outcome_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind_label} by {self.actor_name} ({self.get_outcome_display()})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Append-only: an audit row that could be rewritten would prove nothing.
+        if not self._state.adding:
+            raise TypeError("Audit events are never changed once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("Audit events are never deleted.")
+
+    @property
+    def kind_label(self) -> str:
+        try:
+            return str(AuditKind(self.kind).label)
+        except ValueError:
+            return self.kind

@@ -94,3 +94,16 @@ class EnrollmentQuerySet(ScopedQuerySet):
 class UserQuerySet(ScopedQuerySet):
     scope_level = "user"
     scope_path = ""
+
+
+class AuditEventQuerySet(ScopedQuerySet):
+    """Audit events: only a district's admins see them; nobody changes or deletes them."""
+
+    scope_level = "district_admin"
+    scope_path = "district"
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("Audit events are never changed once written.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("Audit events are never deleted.")

@@ -18,5 +18,6 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("", include("assessments.urls")),
     path("", include("assessments.csv_urls")),
+    path("", include("classrooms.roster_urls")),
     path("", include("classrooms.urls")),
 ]

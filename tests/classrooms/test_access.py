@@ -22,6 +22,7 @@ from assessments.models import Score, ScoreChange
 from classrooms import access
 from classrooms.models import (
     AcademicYear,
+    AuditEvent,
     Classroom,
     District,
     Enrollment,
@@ -112,6 +113,7 @@ def add_extra_people(world: World) -> None:
     )
     world.users["anonymous"] = AnonymousUser()
     _add_history_and_growth_rows(world)
+    _add_audit_rows(world)
 
 
 def _add_history_and_growth_rows(world: World) -> None:
@@ -133,6 +135,18 @@ def _add_history_and_growth_rows(world: World) -> None:
             student=score.student,
             is_complete=False,
             built_at=score.entered_at,
+        )
+
+
+def _add_audit_rows(world: World) -> None:
+    """An audit event per district, recorded by its admin, so the audit log has rows to scope."""
+    for district_key, district in world.districts.items():
+        AuditEvent.objects.create(
+            district=district,
+            actor=world.users[f"admin_{district_key}"],
+            actor_name=f"admin_{district_key}",
+            kind="roster_import",
+            outcome="succeeded",
         )
 
 
@@ -169,6 +183,7 @@ SCOPED_MODELS: list[type[models.Model]] = [
     *CLASSROOM_OF,
     Student,
     User,
+    AuditEvent,
 ]
 
 
@@ -197,6 +212,9 @@ def is_visible(world: World, reach: Reach, user: Any, row: Any) -> bool:
             for enrollment in Enrollment._base_manager.filter(student=row)
         }
         return bool(enrolled_in & reach.classrooms)
+    if model is AuditEvent:
+        # The audit log: only the district's admins read it.
+        return reach.district_admin and district_key[row.district_id] == reach.district
     if model is User:
         if reach.district is None:
             return False

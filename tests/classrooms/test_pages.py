@@ -56,6 +56,8 @@ def test_admin_home_shows_the_whole_district_and_the_setup_link(client, world):
     assert "School a1" in text and "School a2" in text
     assert "School b1" not in text
     assert reverse("admin:index") in text
+    assert reverse("roster-import") in text
+    assert reverse("audit-event-list") in text
 
 
 def test_user_without_role_is_told_what_to_do(client, world):
