@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from assessments.models import Score, ScoreChange, ScoreStatus
 from classrooms import access
-from classrooms.models import Enrollment
+from classrooms.models import Enrollment, User
 from reports import services as growth_services
 from units.models import Assessment, AssessmentSkill, ClassroomUnit
 from units.services import format_points
@@ -156,10 +156,14 @@ def scores_save(
             assessment_skill__in=[m.pk for m in measured.values()],
             student_id__in={entry.student_id for entry in entries},
         )
-        .select_related("entered_by")
+        # Who set a value is only needed for a conflict, so no join to users here.
+        .only(
+            "pk", "student_id", "assessment_skill_id", "status", "points", "version", "entered_by"
+        )
     }
 
     changes: list[tuple[ScoreEntry, AssessmentSkill, Score | None, CellValue]] = []
+    conflicting: list[tuple[int, ScoreEntry, Score | None]] = []
     seen: set[tuple[int, str]] = set()
     for index, entry in enumerate(entries):
         problem = _entry_problem(index, entry, measured, enrolled, seen)
@@ -178,9 +182,12 @@ def scores_save(
         current = existing.get((entry.student_id, measure.pk))
         current_version = current.version if current else None
         if entry.expected_version != current_version:
-            result.problems.append(_conflict(index, entry, current))
+            conflicting.append((index, entry, current))
             continue
         changes.append((entry, measure, current, new_value))
+    if conflicting:
+        result.problems += _conflicts(conflicting)
+        result.problems.sort(key=lambda problem: problem.index)
     if result.problems:
         return result
     _apply(actor, classroom_unit, changes, result)
@@ -209,9 +216,21 @@ def _entry_problem(
     return None
 
 
-def _conflict(index: int, entry: ScoreEntry, current: Score | None) -> RowProblem:
+def _conflicts(conflicting: list[tuple[int, ScoreEntry, Score | None]]) -> list[RowProblem]:
+    """Conflict problems naming who set each current value (one query for all of them)."""
+    author_ids = {current.entered_by_id for _, _, current in conflicting if current is not None}
+    authors = {user.pk: str(user) for user in User.objects.filter(pk__in=author_ids)}
+    return [
+        _conflict(index, entry, current, authors.get(current.entered_by_id) if current else None)
+        for index, entry, current in conflicting
+    ]
+
+
+def _conflict(
+    index: int, entry: ScoreEntry, current: Score | None, author: str | None
+) -> RowProblem:
     value = _value_of(current)
-    by = str(current.entered_by) if current and current.entered_by else ""
+    by = author or ""
     shown = value.shown or "empty"
     who = f" by {by}" if by else ""
     return RowProblem(
