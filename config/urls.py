@@ -1,8 +1,9 @@
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from classrooms.admin_scoping import site as setup_admin
+from config.api_docs import api_docs_view
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("classrooms.api.urls")),
@@ -10,7 +11,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("assessments.api.urls")),
     path("token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", api_docs_view, name="api-docs"),
 ]
 
 urlpatterns = [

@@ -1,8 +1,10 @@
 """All settings, read from the environment. Embedded default: SQLite, Celery tasks inline."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -27,6 +29,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
+    "csp",
     "classrooms",
     "units",
     "assessments",
@@ -36,13 +40,18 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -149,6 +158,81 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "redact_personal_data": {"()": "config.log_redaction.RedactPersonalDataFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_personal_data"]},
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_personal_data"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's own loggers come with handlers of their own, which would bypass the redaction:
+        # they go through the console handler above instead (and mail admins, as by default).
+        "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # SQL statements with their parameters (names of students) are never logged.
+        "django.db.backends": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
+
+# --- Hardening: logins, content security, caching, request sizes, logs ----------------------
+
+# Login attempts (django-axes): after AXES_FAILURE_LIMIT failures for one username from one
+# address, that pair is refused for the cool-off period, even with the right password; a
+# successful login clears the count. Per username *and* address: a school's teachers share one
+# address behind its router, so one person's typing must not lock out the building, and nobody
+# elsewhere can lock a teacher out. The same rule guards /login/, the set-up admin and API tokens.
+AUTHENTICATION_BACKENDS = [
+    "config.lockout.LoginAttemptsBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DJANGO_AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+# Behind a reverse proxy every request comes from the proxy: set how many proxies append to
+# X-Forwarded-For, so that each login attempt is counted against its real address.
+THINSLICE_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_address"
+# Failed attempts are kept (they are the count); successful logins are not logged per person.
+AXES_DISABLE_ACCESS_LOG = True
+# Its models would appear only in Django's default admin site, which this project does not route.
+AXES_ENABLE_ADMIN = False
+
+# Content-Security-Policy (django-csp): everything from this origin, nothing from anyone else,
+# no inline script or style. The API's Swagger page alone relaxes it (config/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
+
+# Request sizes. A JSON or form body may be up to 5 MB: the bulk score API's 5000 rows take at
+# most 0.8 MB, pretty-printed. A file upload may be up to 50 MB (the OneRoster zip, whose
+# own check in classrooms/oneroster.py names the same limit), plus room for the form around it.
+# config.middleware.RequestSizeLimitMiddleware answers anything bigger with a clear 413 (or 400
+# for too many fields) before any view reads it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads are spooled to a temporary file
+THINSLICE_MAX_UPLOAD_FILE_BYTES = 50_000_000
+THINSLICE_MAX_UPLOAD_REQUEST_BYTES = THINSLICE_MAX_UPLOAD_FILE_BYTES + 1_000_000
+
+# Error reports (when ADMINS is set) carry no form fields or local variables: either may hold
+# a student's name. DEBUG pages on a developer's machine still show them.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.log_redaction.PersonalDataReporterFilter"
