@@ -17,6 +17,7 @@ api_patterns: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("admin/", setup_admin.urls),
     path("api/", include(api_patterns)),
+    path("reports/", include("reports.urls")),
     path("", include("assessments.urls")),
     path("", include("assessments.csv_urls")),
     path("", include("classrooms.roster_urls")),

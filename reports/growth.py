@@ -22,12 +22,14 @@ at most 2 decimals, so genuinely different values are always much further apart 
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 DEFAULT_GROWTH_TARGET = 0.30
 DEFAULT_PROFICIENCY_CUT = 70.0
@@ -40,6 +42,7 @@ HAKE_HIGH_FROM = 0.7
 CONFIDENCE_LEVEL = 0.95
 
 _BOUNDARY_TOLERANCE = 1e-9
+BOUNDARY_TOLERANCE = _BOUNDARY_TOLERANCE  # for reports/growth_sql.py, which mirrors these rules
 _HUNDRED = Decimal(100)
 
 Number = int | float | Decimal
@@ -863,4 +866,412 @@ def student_group_breakdown(
             )
             for code in skill_codes
         },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Additive group statistics: roll-ups from stored rows
+# --------------------------------------------------------------------------------------------
+
+# A sample SD below this many percentage points counts as zero. Summing floats in a different
+# order (PostgreSQL's var_samp, merged partial results) leaves ~1e-14 where the exact SD of equal
+# values is 0; distinct percentages of 2-decimal points are far further apart than this.
+SD_ZERO_TOLERANCE = 1e-10
+
+BAND_PAIRS: tuple[tuple[ProficiencyBand, ProficiencyBand], ...] = tuple(
+    (before, after) for before in ProficiencyBand for after in ProficiencyBand
+)
+
+
+@dataclass(frozen=True)
+class RunningMoments:
+    """Count, mean and sum of squared deviations (M2) of a sample.
+
+    Two samples merge exactly as the union would (Chan, Golub & LeVeque 1979), so a school's
+    statistics are the merge of its classrooms' and a district's the merge of its schools'. Equal
+    values merge with a zero deviation, so their M2 stays exactly 0.
+    """
+
+    count: int = 0
+    mean: float = 0.0
+    squared_deviations: float = 0.0
+
+    @classmethod
+    def of(cls, value: float) -> RunningMoments:
+        return cls(count=1, mean=float(value), squared_deviations=0.0)
+
+    def __add__(self, other: RunningMoments) -> RunningMoments:
+        if other.count == 0:
+            return self
+        if self.count == 0:
+            return other
+        count = self.count + other.count
+        delta = other.mean - self.mean
+        return RunningMoments(
+            count=count,
+            mean=self.mean + delta * other.count / count,
+            squared_deviations=self.squared_deviations
+            + other.squared_deviations
+            + delta * delta * self.count * other.count / count,
+        )
+
+    @property
+    def sample_sd(self) -> float | None:
+        """Sample SD (n − 1); None for fewer than 2 values; below SD_ZERO_TOLERANCE it is 0."""
+        if self.count < 2:
+            return None
+        sd = math.sqrt(max(0.0, self.squared_deviations) / (self.count - 1))
+        return 0.0 if sd < SD_ZERO_TOLERANCE else sd
+
+
+@dataclass(frozen=True)
+class SkillMoments:
+    """Per skill: students with the skill at both pre and post, and their summed percentages."""
+
+    n: int = 0
+    pre_sum: float = 0.0
+    post_sum: float = 0.0
+
+    def __add__(self, other: SkillMoments) -> SkillMoments:
+        return SkillMoments(
+            n=self.n + other.n,
+            pre_sum=self.pre_sum + other.pre_sum,
+            post_sum=self.post_sum + other.post_sum,
+        )
+
+
+def _no_transitions() -> tuple[int, ...]:
+    return (0,) * len(BAND_PAIRS)
+
+
+@dataclass(frozen=True)
+class GrowthMoments:
+    """Everything ``group_summary`` needs, in a form that adds up across groups.
+
+    ``moments_summary(a + b)`` equals ``group_summary`` of both groups' students together (up to
+    float rounding), so roll-ups read stored moments instead of every student again. Only
+    complete students enter the moments; incomplete ones are counted.
+    ``band_transition_counts`` follows ``BAND_PAIRS`` (pre band, post band).
+    """
+
+    incomplete_count: int = 0
+    pre: RunningMoments = field(default_factory=RunningMoments)
+    post: RunningMoments = field(default_factory=RunningMoments)
+    gain: RunningMoments = field(default_factory=RunningMoments)
+    individual_gain_count: int = 0
+    individual_gain_sum: float = 0.0
+    at_ceiling_count: int = 0
+    little_room_to_grow_count: int = 0
+    target_met_count: int = 0
+    band_transition_counts: tuple[int, ...] = field(default_factory=_no_transitions)
+    skills: Mapping[str, SkillMoments] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Complete students (both pre and post)."""
+        return self.pre.count
+
+    def __add__(self, other: GrowthMoments) -> GrowthMoments:
+        if other.incomplete_count == 0 and other.n == 0:
+            return self
+        if self.incomplete_count == 0 and self.n == 0:
+            return other
+        skills = dict(self.skills)
+        for code, moments in other.skills.items():
+            skills[code] = skills[code] + moments if code in skills else moments
+        return GrowthMoments(
+            incomplete_count=self.incomplete_count + other.incomplete_count,
+            pre=self.pre + other.pre,
+            post=self.post + other.post,
+            gain=self.gain + other.gain,
+            individual_gain_count=self.individual_gain_count + other.individual_gain_count,
+            individual_gain_sum=self.individual_gain_sum + other.individual_gain_sum,
+            at_ceiling_count=self.at_ceiling_count + other.at_ceiling_count,
+            little_room_to_grow_count=self.little_room_to_grow_count
+            + other.little_room_to_grow_count,
+            target_met_count=self.target_met_count + other.target_met_count,
+            band_transition_counts=tuple(
+                mine + theirs
+                for mine, theirs in zip(
+                    self.band_transition_counts, other.band_transition_counts, strict=True
+                )
+            ),
+            skills=skills,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (floats keep every bit through ``repr``); ``from_json`` reads it."""
+        return {
+            "incomplete": self.incomplete_count,
+            "pre": [self.pre.count, self.pre.mean, self.pre.squared_deviations],
+            "post": [self.post.count, self.post.mean, self.post.squared_deviations],
+            "gain": [self.gain.count, self.gain.mean, self.gain.squared_deviations],
+            "g": [self.individual_gain_count, self.individual_gain_sum],
+            "ceiling": self.at_ceiling_count,
+            "little_room": self.little_room_to_grow_count,
+            "target_met": self.target_met_count,
+            "transitions": list(self.band_transition_counts),
+            "skills": {
+                code: [moments.n, moments.pre_sum, moments.post_sum]
+                for code, moments in sorted(self.skills.items())
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GrowthMoments:
+        def running(key: str) -> RunningMoments:
+            count, mean, squared_deviations = data[key]
+            return RunningMoments(int(count), float(mean), float(squared_deviations))
+
+        g_count, g_sum = data["g"]
+        return cls(
+            incomplete_count=int(data["incomplete"]),
+            pre=running("pre"),
+            post=running("post"),
+            gain=running("gain"),
+            individual_gain_count=int(g_count),
+            individual_gain_sum=float(g_sum),
+            at_ceiling_count=int(data["ceiling"]),
+            little_room_to_grow_count=int(data["little_room"]),
+            target_met_count=int(data["target_met"]),
+            band_transition_counts=tuple(int(count) for count in data["transitions"]),
+            skills={
+                str(code): SkillMoments(int(n), float(pre_sum), float(post_sum))
+                for code, (n, pre_sum, post_sum) in data["skills"].items()
+            },
+        )
+
+
+def student_moments(student: StudentGrowth) -> GrowthMoments:
+    """One student's contribution to a group's moments (an incomplete student is only counted)."""
+    if (
+        student.pre_percentage is None
+        or student.post_percentage is None
+        or student.gain is None
+        or student.pre_band is None
+        or student.post_band is None
+    ):
+        return GrowthMoments(incomplete_count=1)
+    transitions = [0] * len(BAND_PAIRS)
+    transitions[BAND_PAIRS.index((student.pre_band, student.post_band))] = 1
+    g = student.normalized_gain
+    return GrowthMoments(
+        pre=RunningMoments.of(student.pre_percentage),
+        post=RunningMoments.of(student.post_percentage),
+        gain=RunningMoments.of(student.gain),
+        individual_gain_count=0 if g is None else 1,
+        individual_gain_sum=0.0 if g is None else g,
+        at_ceiling_count=int(student.is_at_ceiling),
+        little_room_to_grow_count=int(student.has_little_room_to_grow),
+        target_met_count=int(bool(student.is_target_met)),
+        band_transition_counts=tuple(transitions),
+        skills={
+            code: SkillMoments(n=1, pre_sum=pre, post_sum=student.post_skill_percentages[code])
+            for code, pre in student.pre_skill_percentages.items()
+            if code in student.post_skill_percentages
+        },
+    )
+
+
+def moments_of(students: Iterable[StudentGrowth]) -> GrowthMoments:
+    """The moments of a group of students (the sum of each student's)."""
+    total = GrowthMoments()
+    for student in students:
+        total = total + student_moments(student)
+    return total
+
+
+@functools.lru_cache(maxsize=4096)
+def student_t_quantile_cached(probability: float, degrees_of_freedom: float) -> float:
+    """``student_t_quantile``, remembered: a roll-up asks for the same few quantiles often."""
+    return student_t_quantile(probability, degrees_of_freedom)
+
+
+def moments_summary(moments: GrowthMoments) -> GroupSummary:
+    """The ``group_summary`` of the students behind ``moments``, by the same rules.
+
+    Means come from the moments, SDs from M2 (below SD_ZERO_TOLERANCE counted as 0), the 95% CI
+    with t(n − 1), d_av = (mean post − mean pre) / ((SD pre + SD post) / 2), None for n < 2 or a
+    zero denominator. Results match ``group_summary`` to float rounding.
+    """
+    n = moments.n
+    if n == 0:
+        return replace(group_summary(()), incomplete_count=moments.incomplete_count)
+    mean_pre = moments.pre.mean
+    mean_post = moments.post.mean
+    class_gain = class_average_normalized_gain(mean_pre, mean_post)
+    interval: ConfidenceInterval | None = None
+    gain_sd = moments.gain.sample_sd
+    if gain_sd is not None:
+        half_width = student_t_quantile_cached(1 - (1 - CONFIDENCE_LEVEL) / 2, n - 1) * (
+            gain_sd / math.sqrt(n)
+        )
+        interval = ConfidenceInterval(
+            lower=moments.gain.mean - half_width, upper=moments.gain.mean + half_width
+        )
+    effect_size: float | None = None
+    pre_sd, post_sd = moments.pre.sample_sd, moments.post.sample_sd
+    if pre_sd is not None and post_sd is not None and (pre_sd + post_sd) > 0:
+        effect_size = (mean_post - mean_pre) / ((pre_sd + post_sd) / 2)
+    transitions = dict(zip(BAND_PAIRS, moments.band_transition_counts, strict=True))
+    pre_bands = _all_band_counts()
+    post_bands = _all_band_counts()
+    for (before, after), count in transitions.items():
+        pre_bands[before] += count
+        post_bands[after] += count
+    return GroupSummary(
+        n=n,
+        incomplete_count=moments.incomplete_count,
+        mean_pre_percentage=mean_pre,
+        mean_post_percentage=mean_post,
+        mean_gain=moments.gain.mean,
+        class_average_normalized_gain=class_gain,
+        hake_band=None if class_gain is None else hake_band(class_gain),
+        mean_individual_normalized_gain=(
+            moments.individual_gain_sum / moments.individual_gain_count
+            if moments.individual_gain_count
+            else None
+        ),
+        at_ceiling_count=moments.at_ceiling_count,
+        mean_gain_confidence_interval=interval,
+        effect_size_d_av=effect_size,
+        target_met_count=moments.target_met_count,
+        share_meeting_target=moments.target_met_count / n,
+        pre_band_counts=pre_bands,
+        post_band_counts=post_bands,
+        band_transition_counts=transitions,
+        little_room_to_grow_count=moments.little_room_to_grow_count,
+        skill_means={
+            code: SkillMeans(
+                n=skill.n,
+                mean_pre_percentage=skill.pre_sum / skill.n,
+                mean_post_percentage=skill.post_sum / skill.n,
+            )
+            for code, skill in sorted(moments.skills.items())
+            if skill.n > 0
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Suppression across a hierarchy (classroom units within a school, schools within a district)
+# --------------------------------------------------------------------------------------------
+
+
+def is_breakdown_suppressed(*, group_n: int, rest_n: int, minimum_n: int) -> bool:
+    """Whether a group-vs-rest pair is hidden on its own: either cell below minimum n (or empty).
+
+    The total (group + rest) is always shown, so hiding one cell means hiding both. This is
+    ``cells_to_suppress`` for two parts (a test checks they agree), written out because roll-ups
+    ask it for every cell of a district.
+    """
+    if minimum_n < 1:
+        raise ValueError("minimum n must be at least 1")
+    if group_n < 0 or rest_n < 0:
+        raise ValueError("counts cannot be negative")
+    return group_n < minimum_n or rest_n < minimum_n
+
+
+def nested_breakdown_suppression(
+    *,
+    is_parent_suppressed: bool,
+    children: Sequence[tuple[int, int]],
+    minimum_n: int = DEFAULT_MINIMUM_N,
+    also_hidden: Sequence[bool] | None = None,
+) -> tuple[bool, ...]:
+    """Which children's group-vs-rest pairs to hide, given whether their parent's pair is hidden.
+
+    ``children`` are (group n, rest n) of cells that partition the parent (classroom units of a
+    school × unit, schools of a district × unit), so the parent's group cell is the sum of the
+    children's group cells, and likewise for the rest. Rules, applied until they all hold:
+
+    * primary: a child whose pair is too small on its own (``is_breakdown_suppressed``) is hidden,
+      and so is one marked in ``also_hidden`` (e.g. a skill's cells when the whole cell is hidden);
+    * a shown parent: on each side (group, rest) either no child is hidden, or at least two are
+      and together they hold at least minimum n students; otherwise the hidden values (or a
+      too-small sum of them) would follow from parent − shown children;
+    * a hidden parent: at least one child is hidden, or the children would add up to it.
+
+    To satisfy a rule the smallest shown child on the failing side is hidden too (both its
+    cells, as its total is shown). A child without any complete student holds nothing to
+    protect and nothing to recover; it is hidden but does not count towards the rules.
+    """
+    if minimum_n < 1:
+        raise ValueError("minimum n must be at least 1")
+    if also_hidden is not None and len(also_hidden) != len(children):
+        raise ValueError("also_hidden must have one flag per child")
+    hidden = [
+        is_breakdown_suppressed(group_n=group_n, rest_n=rest_n, minimum_n=minimum_n)
+        or (also_hidden is not None and also_hidden[index])
+        for index, (group_n, rest_n) in enumerate(children)
+    ]
+    counted = [index for index, (group_n, rest_n) in enumerate(children) if group_n + rest_n > 0]
+
+    def failing_side() -> int | None:
+        hidden_counted = [index for index in counted if hidden[index]]
+        for side in (0, 1):
+            if is_parent_suppressed:
+                if counted and not hidden_counted:
+                    return side
+                continue
+            hidden_n = sum(children[index][side] for index in hidden_counted)
+            if hidden_counted and (len(hidden_counted) < 2 or hidden_n < minimum_n):
+                return side
+        return None
+
+    while (side := failing_side()) is not None:
+        shown = [index for index in counted if not hidden[index]]
+        if not shown:
+            break  # everything that counts is hidden already
+        hidden[min(shown, key=lambda index: (children[index][side], index))] = True
+    return tuple(hidden)
+
+
+@dataclass(frozen=True)
+class BreakdownCounts:
+    """Complete students in a student group and in the rest, in one cell of a hierarchy; the
+    children (e.g. a school's classroom units) partition it."""
+
+    group_n: int
+    rest_n: int
+    children: tuple[BreakdownCounts, ...] = ()
+
+
+@dataclass(frozen=True)
+class BreakdownSuppression:
+    """Whether a cell's group-vs-rest pair is hidden, with the same for each child."""
+
+    is_suppressed: bool
+    children: tuple[BreakdownSuppression, ...] = ()
+
+
+def breakdown_hierarchy_suppression(
+    root: BreakdownCounts, *, minimum_n: int = DEFAULT_MINIMUM_N
+) -> BreakdownSuppression:
+    """Suppress a whole hierarchy top-down with ``nested_breakdown_suppression`` at each level.
+
+    Raises ValueError when children do not partition their parent.
+    """
+
+    def below(node: BreakdownCounts, is_suppressed: bool) -> BreakdownSuppression:
+        if node.children and (
+            sum(child.group_n for child in node.children) != node.group_n
+            or sum(child.rest_n for child in node.children) != node.rest_n
+        ):
+            raise ValueError("the children must partition their parent")
+        flags = nested_breakdown_suppression(
+            is_parent_suppressed=is_suppressed,
+            children=[(child.group_n, child.rest_n) for child in node.children],
+            minimum_n=minimum_n,
+        )
+        return BreakdownSuppression(
+            is_suppressed=is_suppressed,
+            children=tuple(
+                below(child, flag) for child, flag in zip(node.children, flags, strict=True)
+            ),
+        )
+
+    return below(
+        root,
+        is_breakdown_suppressed(group_n=root.group_n, rest_n=root.rest_n, minimum_n=minimum_n),
     )

@@ -1,6 +1,12 @@
 """Growth rows that Celery builds from scores; report pages read these, never raw scores.
 
 The definitions are in reports/growth.py (PRODUCT.md, "Growth, defined once").
+
+Every table here is derived: the builders in reports/services.py replace its rows wholesale from
+scores (StudentGrowth) or from StudentGrowth (the summaries). Their foreign keys therefore skip
+the database constraint (``db_constraint=False``): Django still cascades deletes, and a full
+rebuild of 100 000 students does not spend longer checking constraints at commit than writing
+the rows (PERFORMANCE.md; bench/growth_rebuild.py measures it).
 """
 
 from __future__ import annotations
@@ -8,16 +14,27 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from classrooms.models import Student
-from reports.querysets import GrowthBuildQuerySet, StudentGrowthQuerySet
-from units.models import ClassroomUnit
+from classrooms.models import District, School, Student, StudentGroup
+from reports.growth import HakeBand, ProficiencyBand
+from reports.querysets import (
+    ClassroomUnitGrowthSummaryQuerySet,
+    DistrictUnitGrowthSummaryQuerySet,
+    GrowthBuildQuerySet,
+    SchoolUnitGrowthSummaryQuerySet,
+    StudentGrowthQuerySet,
+)
+from units.models import ClassroomUnit, Unit
+
+PROFICIENCY_BAND_CHOICES = [(band.value, band.value.capitalize()) for band in ProficiencyBand]
+HAKE_BAND_CHOICES = [(band.value, band.value.capitalize()) for band in HakeBand]
 
 
 class GrowthBuild(models.Model):
     """When a classroom unit's growth rows were last built, and whether a rebuild is pending.
 
     ``stale_since`` is set by the first score change after a build (a rebuild is then queued) and
-    cleared by the rebuild; ``last_change_at`` is the latest score change.
+    cleared by the rebuild, which also refreshes the school and district roll-ups;
+    ``last_change_at`` is the latest score change.
     """
 
     classroom_unit = models.OneToOneField(
@@ -37,21 +54,36 @@ class StudentGrowth(models.Model):
     """One enrolled student's growth over one classroom unit (pre%, post%, gain, g, slope).
 
     A student without both a pre and a post percentage is incomplete: stored and counted, with no
-    gain. ``is_at_ceiling`` marks pre = 100%, where normalized gain is undefined.
+    gain. ``is_at_ceiling`` marks pre = 100%, where normalized gain is undefined;
+    ``has_little_room_to_grow`` marks pre ≥ 90%. Bands are empty when the percentage is missing.
+    Per-skill percentages map skill code → percentage (absent and exempt skills left out);
+    ``trajectory`` lists [week, percentage] of every assessment with a percentage, in week order.
     """
 
     classroom_unit = models.ForeignKey(
-        ClassroomUnit, on_delete=models.CASCADE, related_name="student_growth"
+        ClassroomUnit,
+        on_delete=models.CASCADE,
+        related_name="student_growth",
+        db_constraint=False,
+        db_index=False,  # the unique (classroom_unit, student) index serves these lookups
     )
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="growth")
+    student = models.ForeignKey(
+        Student, on_delete=models.CASCADE, related_name="growth", db_constraint=False
+    )
     pre_percentage = models.FloatField(null=True)
     post_percentage = models.FloatField(null=True)
     gain = models.FloatField(null=True)
     normalized_gain = models.FloatField(null=True)
     is_at_ceiling = models.BooleanField(default=False)
+    has_little_room_to_grow = models.BooleanField(default=False)
     slope_per_week = models.FloatField(null=True)
     is_target_met = models.BooleanField(null=True)
     is_complete = models.BooleanField()
+    pre_band = models.CharField(max_length=12, choices=PROFICIENCY_BAND_CHOICES, blank=True)
+    post_band = models.CharField(max_length=12, choices=PROFICIENCY_BAND_CHOICES, blank=True)
+    pre_skill_percentages = models.JSONField(default=dict, blank=True)
+    post_skill_percentages = models.JSONField(default=dict, blank=True)
+    trajectory = models.JSONField(default=list, blank=True)
     built_at = models.DateTimeField()
 
     objects = StudentGrowthQuerySet.as_manager()
@@ -71,3 +103,154 @@ class StudentGrowth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} in {self.classroom_unit}"
+
+
+class BreakdownPart(models.TextChoices):
+    """Which students a summary row covers: everyone, a student group, or everyone else."""
+
+    ALL = "all", "All students"
+    GROUP = "group", "In the group"
+    REST = "rest", "Not in the group"
+
+
+class SuppressionReason(models.TextChoices):
+    """Why a summary row is hidden: too few students, or to protect a small cell elsewhere."""
+
+    FEWER_THAN_MINIMUM = "fewer_than_minimum", "fewer students than the district's minimum n"
+    PROTECTS_SMALL_CELL = "protects_small_cell", "hidden so that a small cell cannot be worked out"
+
+
+class GrowthSummary(models.Model):
+    """The statistics of ``growth.group_summary`` for one group of students, as stored columns.
+
+    ``part`` says whether the row covers every student (``student_group`` empty), the students in
+    ``student_group``, or the rest. A suppressed row (too few students, or hidden so that another
+    hidden row cannot be worked out from the shown ones) keeps every statistic empty; pages show
+    it as suppressed, never as 0. ``skill_means`` maps skill code → {"n", "pre", "post"}, or
+    {"suppressed": true}; a group row also carries the gaps to the rest (percentage points) and
+    ``skill_gaps`` per skill. ``band_transitions`` maps "pre band>post band" → count.
+
+    On the row of everyone, ``moments`` holds the additive statistics (``growth.GrowthMoments``)
+    of every cell of the node, which roll-ups merge; it is an input to the builders only and is
+    never shown, as it is not suppressed (reports/selectors.py never reads it).
+    """
+
+    student_group = models.ForeignKey(
+        StudentGroup,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+    )
+    part = models.CharField(max_length=5, choices=BreakdownPart)
+    is_suppressed = models.BooleanField(default=False)
+    suppression_reason = models.CharField(max_length=20, choices=SuppressionReason, blank=True)
+    n = models.PositiveIntegerField(null=True)
+    incomplete_count = models.PositiveIntegerField(null=True)
+    mean_pre_percentage = models.FloatField(null=True)
+    mean_post_percentage = models.FloatField(null=True)
+    mean_gain = models.FloatField(null=True)
+    mean_gain_lower = models.FloatField(null=True)
+    mean_gain_upper = models.FloatField(null=True)
+    class_average_normalized_gain = models.FloatField(null=True)
+    hake_band = models.CharField(max_length=6, choices=HAKE_BAND_CHOICES, blank=True)
+    mean_individual_normalized_gain = models.FloatField(null=True)
+    at_ceiling_count = models.PositiveIntegerField(null=True)
+    little_room_to_grow_count = models.PositiveIntegerField(null=True)
+    effect_size_d_av = models.FloatField(null=True)
+    target_met_count = models.PositiveIntegerField(null=True)
+    share_meeting_target = models.FloatField(null=True)
+    band_transitions = models.JSONField(default=dict, blank=True)
+    skill_means = models.JSONField(default=dict, blank=True)
+    pre_gap = models.FloatField(null=True)
+    post_gap = models.FloatField(null=True)
+    gap_change = models.FloatField(null=True)
+    skill_gaps = models.JSONField(default=dict, blank=True)
+    moments = models.JSONField(default=dict, blank=True)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def part_constraints(scope: list[str], prefix: str) -> list[models.BaseConstraint]:
+        """One whole-group row per scope, one row per student group and part; parts agree
+        with whether a student group is named."""
+        return [
+            models.UniqueConstraint(
+                fields=scope, condition=Q(part="all"), name=f"{prefix}_one_all_row"
+            ),
+            models.UniqueConstraint(
+                fields=[*scope, "student_group", "part"],
+                condition=~Q(part="all"),
+                name=f"{prefix}_one_row_per_group_part",
+            ),
+            models.CheckConstraint(
+                condition=(Q(part="all") & Q(student_group__isnull=True))
+                | (Q(part__in=["group", "rest"]) & Q(student_group__isnull=False)),
+                name=f"{prefix}_part_matches_group",
+            ),
+        ]
+
+
+class ClassroomUnitGrowthSummary(GrowthSummary):
+    """Growth statistics of one classroom unit, and of each student group in it."""
+
+    classroom_unit = models.ForeignKey(
+        ClassroomUnit,
+        on_delete=models.CASCADE,
+        related_name="growth_summaries",
+        db_constraint=False,
+    )
+
+    objects = ClassroomUnitGrowthSummaryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["classroom_unit", "student_group", "part"]
+        constraints = GrowthSummary.part_constraints(["classroom_unit"], "classroom_unit_summary")
+
+    def __str__(self) -> str:
+        return f"{self.get_part_display()} · {self.classroom_unit}"
+
+
+class SchoolUnitGrowthSummary(GrowthSummary):
+    """Growth statistics of one unit across a school's classrooms, and of each student group."""
+
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="growth_summaries",
+        db_constraint=False,
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    objects = SchoolUnitGrowthSummaryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["school", "unit", "student_group", "part"]
+        constraints = GrowthSummary.part_constraints(["school", "unit"], "school_unit_summary")
+
+    def __str__(self) -> str:
+        return f"{self.get_part_display()} · {self.unit} in {self.school}"
+
+
+class DistrictUnitGrowthSummary(GrowthSummary):
+    """Growth statistics of one unit across a district, and of each student group."""
+
+    district = models.ForeignKey(
+        District,
+        on_delete=models.CASCADE,
+        related_name="growth_summaries",
+        db_constraint=False,
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    objects = DistrictUnitGrowthSummaryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["district", "unit", "student_group", "part"]
+        constraints = GrowthSummary.part_constraints(["district", "unit"], "district_unit_summary")
+
+    def __str__(self) -> str:
+        return f"{self.get_part_display()} · {self.unit} in {self.district}"

@@ -278,7 +278,7 @@ def _crawl(client: Client, starts: list[str], limit: int) -> dict[str, Any]:
     [
         (None, ["/login/"]),
         ("teacher_a1", ["/"]),
-        ("coach_a1", ["/"]),
+        ("coach_a1", ["/", "/reports/"]),
         ("admin_a", ["/", "/audit/", "/roster/import/", "/admin/"]),
     ],
 )

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -152,6 +153,11 @@ CELERY_BEAT_SCHEDULE = {
     "growth-rebuild-stale": {
         "task": "reports.tasks.growth_rebuild_stale_task",
         "schedule": env_int("THINSLICE_GROWTH_CATCH_UP_SECONDS", 600),
+    },
+    # Nightly, one set-based task rebuilds everything (group memberships change without scores).
+    "growth-rebuild-full": {
+        "task": "reports.tasks.growth_rebuild_task",
+        "schedule": crontab(hour=2, minute=30),
     },
 }
 

@@ -33,7 +33,14 @@ from classrooms.models import (
     User,
 )
 from classrooms.querysets import ScopedQuerySet
-from reports.models import GrowthBuild, StudentGrowth
+from reports.models import (
+    BreakdownPart,
+    ClassroomUnitGrowthSummary,
+    DistrictUnitGrowthSummary,
+    GrowthBuild,
+    SchoolUnitGrowthSummary,
+    StudentGrowth,
+)
 from tests import factories
 from tests.conftest import World, build_world
 from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill, Unit
@@ -136,6 +143,17 @@ def _add_history_and_growth_rows(world: World) -> None:
             is_complete=False,
             built_at=score.entered_at,
         )
+        summary = {"part": BreakdownPart.ALL, "built_at": score.entered_at}
+        ClassroomUnitGrowthSummary.objects.create(classroom_unit=score.classroom_unit, **summary)
+        SchoolUnitGrowthSummary.objects.create(
+            school=world.schools[school_key], unit=score.classroom_unit.unit, **summary
+        )
+        if school_key in ("a1", "b1"):  # one district × unit row per district
+            DistrictUnitGrowthSummary.objects.create(
+                district=world.schools[school_key].district,
+                unit=score.classroom_unit.unit,
+                **summary,
+            )
 
 
 def _add_audit_rows(world: World) -> None:
@@ -175,12 +193,25 @@ CLASSROOM_OF: dict[type[models.Model], Callable[[Any], int]] = {
     ScoreChange: lambda row: row.classroom_unit.classroom_id,
     GrowthBuild: lambda row: row.classroom_unit.classroom_id,
     StudentGrowth: lambda row: row.classroom_unit.classroom_id,
+    ClassroomUnitGrowthSummary: lambda row: row.classroom_unit.classroom_id,
+}
+
+# The school of a row, for rows seen by whoever sees their school (school × unit roll-ups).
+SCHOOL_OF: dict[type[models.Model], Callable[[Any], int]] = {
+    SchoolUnitGrowthSummary: lambda row: row.school_id,
+}
+
+# The district of a row only its district admins see (district × unit roll-ups).
+DISTRICT_ADMIN_OF: dict[type[models.Model], Callable[[Any], int]] = {
+    DistrictUnitGrowthSummary: lambda row: row.district_id,
 }
 
 SCOPED_MODELS: list[type[models.Model]] = [
     *DISTRICT_OF,
     School,
     *CLASSROOM_OF,
+    *SCHOOL_OF,
+    *DISTRICT_ADMIN_OF,
     Student,
     User,
     AuditEvent,
@@ -203,6 +234,12 @@ def is_visible(world: World, reach: Reach, user: Any, row: Any) -> bool:
         return _keys_by_pk(world.schools)[row.pk] in reach.schools
     if model in CLASSROOM_OF:
         return _keys_by_pk(world.classrooms)[CLASSROOM_OF[model](row)] in reach.classrooms
+    if model in SCHOOL_OF:
+        return _keys_by_pk(world.schools)[SCHOOL_OF[model](row)] in reach.schools
+    if model in DISTRICT_ADMIN_OF:
+        return (
+            reach.district_admin and district_key[DISTRICT_ADMIN_OF[model](row)] == reach.district
+        )
     if model is Student:
         if reach.district_admin and district_key[row.district_id] == reach.district:
             return True

@@ -8,11 +8,13 @@ import urllib.request
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from assessments.models import Score, ScoreStatus
-from reports.models import GrowthBuild, StudentGrowth
+from reports.models import BreakdownPart, GrowthBuild, SchoolUnitGrowthSummary, StudentGrowth
 from reports.tasks import classroom_unit_growth_rebuild_task
 from tests import factories
 from tests.celery_worker import celery_worker_queue  # noqa: F401  (fixture)
@@ -126,6 +128,20 @@ def test_scores_entered_over_http_are_summarised_by_a_real_worker_over_redis(
     assert set(growth) == {"Ada", "Ben", "Cy"}, "the worker did not build the rows in 60 s"
     assert growth["Ada"].normalized_gain == pytest.approx(0.8)
     assert growth["Cy"].pre_percentage == pytest.approx(100.0), "Cy's new score is summarised"
+    # The same task rolled the class up into its school and district: what the coach reads.
+    school = classroom_unit.classroom.school
+    rollup = SchoolUnitGrowthSummary.objects.get(
+        school=school, unit=classroom_unit.unit, part=BreakdownPart.ALL
+    )
+    assert (rollup.n, rollup.incomplete_count) == (1, 2)
+    assert rollup.built_at >= build.built_at
+    coach = factories.UserFactory(district=school.district)
+    school.coaches.add(coach)
+    client = Client()
+    client.force_login(coach)
+    page = client.get(reverse("reports:school", args=[school.pk])).text
+    assert "Across the school, <strong>1 student</strong>" in page
+    assert "2 more are incomplete" in page
 
 
 @pytest.mark.django_db

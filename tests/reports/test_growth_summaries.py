@@ -1,0 +1,369 @@
+"""Stored group summaries: hand-worked roll-ups and suppression, read back from the tables.
+
+The district below (minimum n = 2, so a small example can show cells) has one unit taught in
+three classrooms of two schools; pre and post are (A points out of 4, B points out of 6):
+
+    School 1 / C1: Ana EL 50→90, Ben EL 20→60, Cai 100→100, Dee 40→70
+    School 1 / C2: Eli EL 30→60, Fay 50→70, Gus 60→absent (incomplete)
+    School 2 / C3: Hal EL 10→40, Ivy 70→80, Jo 60→90
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from reports import services
+from reports.models import (
+    BreakdownPart,
+    ClassroomUnitGrowthSummary,
+    DistrictUnitGrowthSummary,
+    GrowthBuild,
+    SchoolUnitGrowthSummary,
+    StudentGrowth,
+)
+from reports.tasks import growth_rebuild_task
+from tests.reports.builders import (
+    GrowthWorld,
+    enter,
+    growth_world,
+    students_snapshot,
+    summaries_snapshot,
+)
+
+LAYOUT = {
+    "School 1": {
+        "C1": [
+            ("Ana", ["EL"], (2, 3), (4, 5)),
+            ("Ben", ["EL"], (1, 1), (2, 4)),
+            ("Cai", [], (4, 6), (4, 6)),
+            ("Dee", [], (2, 2), (3, 4)),
+        ],
+        "C2": [
+            ("Eli", ["EL"], (0, 3), (2, 4)),
+            ("Fay", [], (1, 4), (3, 4)),
+            ("Gus", [], (2, 4), "absent"),
+        ],
+    },
+    "School 2": {
+        "C3": [
+            ("Hal", ["EL"], (1, 0), (2, 2)),
+            ("Ivy", [], (3, 4), (4, 4)),
+            ("Jo", [], (2, 4), (3, 6)),
+        ],
+    },
+}
+
+
+def build(minimum_n: int = 2) -> GrowthWorld:
+    world = growth_world(minimum_n=minimum_n, layout=LAYOUT)
+    services.growth_rebuild(district_id=world.district.pk)
+    return world
+
+
+def everyone(model, **node):
+    return model.objects.all_schools().get(part=BreakdownPart.ALL, **node)
+
+
+def breakdown(model, world: GrowthWorld, part: str, **node):
+    return model.objects.all_schools().get(student_group=world.groups["EL"], part=part, **node)
+
+
+@pytest.mark.django_db
+def test_classroom_unit_summary_by_hand() -> None:
+    world = build()
+
+    c1 = everyone(ClassroomUnitGrowthSummary, classroom_unit=world.classroom_units["C1"])
+
+    # Pre 50, 20, 100, 40 (mean 52.5); post 90, 60, 100, 70 (mean 80).
+    assert c1.n == 4
+    assert c1.incomplete_count == 0
+    assert c1.mean_pre_percentage == pytest.approx(52.5)
+    assert c1.mean_post_percentage == pytest.approx(80.0)
+    assert c1.mean_gain == pytest.approx(27.5)
+    assert c1.class_average_normalized_gain == pytest.approx(27.5 / 47.5)
+    assert c1.hake_band == "medium"
+    # Individual g: 0.8, 0.5, (Cai at ceiling, left out), 0.5.
+    assert c1.mean_individual_normalized_gain == pytest.approx(0.6)
+    assert c1.at_ceiling_count == 1
+    assert c1.little_room_to_grow_count == 1
+    assert c1.target_met_count == 4
+    assert c1.share_meeting_target == pytest.approx(1.0)
+    assert c1.band_transitions["developing>proficient"] == 2  # Ana 50→90, Dee 40→70
+    assert c1.band_transitions["beginning>developing"] == 1  # Ben 20→60
+    assert c1.band_transitions["proficient>proficient"] == 1  # Cai
+    # Skill A: pre 2/4, 1/4, 4/4, 2/4 → 56.25; post 4/4, 2/4, 4/4, 3/4 → 81.25.
+    assert c1.skill_means["A"] == {"n": 4, "pre": pytest.approx(56.25), "post": 81.25}
+    assert c1.mean_gain_lower is not None and c1.mean_gain_lower < 27.5 < c1.mean_gain_upper
+
+
+@pytest.mark.django_db
+def test_school_and_district_roll_ups_by_hand() -> None:
+    world = build()
+
+    school = everyone(SchoolUnitGrowthSummary, school=world.schools["School 1"], unit=world.unit)
+    district = everyone(DistrictUnitGrowthSummary, district=world.district, unit=world.unit)
+
+    # School 1: six complete students (pre 290 / 6, post 450 / 6) and Gus, incomplete.
+    assert (school.n, school.incomplete_count) == (6, 1)
+    assert school.mean_pre_percentage == pytest.approx(290 / 6)
+    assert school.mean_post_percentage == pytest.approx(75.0)
+    # District: nine complete students, pre sum 430, post sum 660.
+    assert (district.n, district.incomplete_count) == (9, 1)
+    assert district.mean_pre_percentage == pytest.approx(430 / 9)
+    assert district.mean_post_percentage == pytest.approx(660 / 9)
+    assert district.class_average_normalized_gain == pytest.approx((230 / 9) / (100 - 430 / 9))
+    # Everyone meets the target: post ≥ 70, or g ≥ 0.3 (Ben 0.5, Eli 3/7, Hal 30/90).
+    assert district.target_met_count == 9
+
+
+@pytest.mark.django_db
+def test_group_breakdown_is_suppressed_across_levels_and_shown_where_safe() -> None:
+    world = build()
+
+    # School 2 has one EL student (Hal): hidden. Alone it would be district − School 1, so
+    # School 1 is hidden too; a hidden school needs a hidden classroom, which C2 (one EL
+    # student) already is. C1 stays shown: no shown cells add up to C2, School 1 or School 2.
+    for school in world.schools.values():
+        row = breakdown(SchoolUnitGrowthSummary, world, "group", school=school, unit=world.unit)
+        assert row.is_suppressed
+        assert row.n is None and row.mean_gain is None and row.skill_means == {}
+    for name in ("C2", "C3"):
+        for part in ("group", "rest"):
+            row = breakdown(
+                ClassroomUnitGrowthSummary, world, part, classroom_unit=world.classroom_units[name]
+            )
+            assert row.is_suppressed, (name, part)
+            assert row.n is None and row.mean_gain is None and row.skill_means == {}
+    c1 = world.classroom_units["C1"]
+    c1_group = breakdown(ClassroomUnitGrowthSummary, world, "group", classroom_unit=c1)
+    c1_rest = breakdown(ClassroomUnitGrowthSummary, world, "rest", classroom_unit=c1)
+    assert (c1_group.n, c1_rest.n) == (2, 2)  # Ana, Ben against Cai, Dee
+    assert c1_group.pre_gap == pytest.approx(35.0 - 70.0)
+    assert c1_group.post_gap == pytest.approx(75.0 - 85.0)
+    assert c1_group.gap_change == pytest.approx(25.0)
+    # The district shows EL (Ana, Ben, Eli, Hal) against the rest (Cai, Dee, Fay, Ivy, Jo).
+    group = breakdown(DistrictUnitGrowthSummary, world, "group", district=world.district)
+    rest = breakdown(DistrictUnitGrowthSummary, world, "rest", district=world.district)
+    assert not group.is_suppressed and not rest.is_suppressed
+    assert (group.n, rest.n) == (4, 5)
+    assert group.mean_pre_percentage == pytest.approx(27.5)  # 50, 20, 30, 10
+    assert group.mean_post_percentage == pytest.approx(62.5)  # 90, 60, 60, 40
+    assert rest.mean_pre_percentage == pytest.approx(64.0)  # 100, 40, 50, 70, 60
+    assert rest.mean_post_percentage == pytest.approx(82.0)  # 100, 70, 70, 80, 90
+    assert group.pre_gap == pytest.approx(-36.5)
+    assert group.post_gap == pytest.approx(-19.5)
+    assert group.gap_change == pytest.approx(17.0)
+    assert rest.pre_gap is None  # gaps live on the group's row
+
+
+@pytest.mark.django_db
+def test_default_minimum_n_suppresses_every_small_group_cell_and_never_stores_zero() -> None:
+    build(minimum_n=10)
+
+    suppressed = [
+        row
+        for model in (
+            ClassroomUnitGrowthSummary,
+            SchoolUnitGrowthSummary,
+            DistrictUnitGrowthSummary,
+        )
+        for row in model.objects.all_schools().exclude(part=BreakdownPart.ALL)
+    ]
+    assert suppressed
+    for row in suppressed:
+        assert row.is_suppressed
+        assert row.n is None
+        assert row.mean_pre_percentage is None
+        assert row.share_meeting_target is None
+        assert row.skill_means == {}
+
+
+@pytest.mark.django_db
+def test_incremental_rebuild_after_a_score_change_equals_a_full_rebuild() -> None:
+    world = build()
+    enter(world.classroom_units["C2"], world.students["Gus"], "post", (4, 6))
+    enter(world.classroom_units["C2"], world.students["Eli"], "post", (1, 1))
+
+    services.classroom_unit_growth_rebuild(classroom_unit_id=world.classroom_units["C2"].pk)
+    incremental = summaries_snapshot()
+    services.growth_rebuild(district_id=world.district.pk)
+
+    assert incremental == summaries_snapshot()
+    c2 = everyone(ClassroomUnitGrowthSummary, classroom_unit=world.classroom_units["C2"])
+    assert (c2.n, c2.incomplete_count) == (3, 0)
+    district = everyone(DistrictUnitGrowthSummary, district=world.district, unit=world.unit)
+    assert district.n == 10
+
+
+@pytest.mark.django_db
+def test_incremental_rebuild_rewrites_another_school_whose_suppression_changed() -> None:
+    world = build()
+    school_2 = world.schools["School 2"]
+    assert breakdown(SchoolUnitGrowthSummary, world, "group", school=school_2, unit=world.unit)
+    # Hal leaves the EL group: School 2 now has no EL student, School 1's cells stand alone.
+    world.students["Hal"].groups.clear()
+
+    services.classroom_unit_growth_rebuild(classroom_unit_id=world.classroom_units["C3"].pk)
+    incremental = summaries_snapshot()
+    services.growth_rebuild(district_id=world.district.pk)
+
+    assert incremental == summaries_snapshot()
+
+
+@pytest.mark.django_db
+def test_full_rebuild_is_idempotent_and_clears_pending_updates() -> None:
+    world = build()
+    GrowthBuild.objects.filter(classroom_unit=world.classroom_units["C1"]).update(
+        stale_since=timezone.now()
+    )
+    first_students, first_summaries = students_snapshot(), summaries_snapshot()
+
+    results = services.growth_rebuild(district_id=world.district.pk)
+
+    assert students_snapshot() == first_students
+    assert summaries_snapshot() == first_summaries
+    assert [result.student_rows for result in results] == [10]
+    builds = GrowthBuild.objects.filter(classroom_unit__unit=world.unit)
+    assert builds.count() == 3
+    assert not builds.filter(stale_since__isnull=False).exists()
+    assert not builds.filter(built_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_full_rebuild_drops_rows_of_students_who_left_before_the_unit() -> None:
+    world = build()
+    gus = world.students["Gus"]
+    enrollment = gus.enrollments.get()
+    enrollment.start_date = enrollment.end_date = world.classroom_units["C2"].start_date.replace(
+        year=2020
+    )
+    enrollment.save()
+    gus.scores.all().delete()
+
+    services.growth_rebuild(district_id=world.district.pk)
+
+    assert not StudentGrowth.objects.filter(student=gus).exists()
+    c2 = everyone(ClassroomUnitGrowthSummary, classroom_unit=world.classroom_units["C2"])
+    assert c2.incomplete_count == 0
+
+
+@pytest.mark.django_db
+def test_stored_student_rows_carry_skills_trajectory_and_bands() -> None:
+    world = build()
+
+    ana = StudentGrowth.objects.get(student=world.students["Ana"])
+
+    assert ana.pre_skill_percentages == {"A": 50.0, "B": 50.0}
+    assert ana.post_skill_percentages == {"A": 100.0, "B": pytest.approx(500 / 6)}
+    assert ana.trajectory == [[1, 50.0], [8, 90.0]]
+    assert ana.slope_per_week == pytest.approx(40 / 7)
+    assert (ana.pre_band, ana.post_band) == ("developing", "proficient")
+    gus = StudentGrowth.objects.get(student=world.students["Gus"])
+    assert gus.is_complete is False
+    assert (gus.pre_band, gus.post_band) == ("developing", "")
+
+
+@pytest.mark.django_db
+def test_rebuild_command_and_task_report_when_they_built() -> None:
+    world = build()
+    from io import StringIO
+
+    out = StringIO()
+    call_command("growth_rebuild", "--district", str(world.district.pk), stdout=out)
+    assert f"District {world.district.pk}: built at" in out.getvalue()
+    assert "10 student rows" in out.getvalue()
+
+    [result] = growth_rebuild_task(world.district.pk)
+    assert result["student_rows"] == 10
+    assert result["built_at"]
+
+
+@pytest.mark.django_db
+def test_sql_and_python_full_rebuilds_agree(monkeypatch) -> None:
+    """On PostgreSQL the full rebuild runs in SQL (reports/growth_sql.py); it must give exactly
+    the rows that reports/growth.py gives, student by student and summary by summary."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL rebuild runs on PostgreSQL only")
+    world = build()
+    sql_students, sql_summaries = students_snapshot(), summaries_snapshot()
+    StudentGrowth.objects.all().delete()
+
+    monkeypatch.setattr(services, "_uses_sql", lambda: False)
+    services.growth_rebuild(district_id=world.district.pk)
+
+    assert students_snapshot() == sql_students
+    assert summaries_snapshot() == sql_summaries
+
+
+@pytest.mark.django_db
+def test_sql_and_python_full_rebuilds_agree_on_a_demo_district(monkeypatch) -> None:
+    """Formatives, absences, exempt skills, late joiners, students at the ceiling, three student
+    groups and the default minimum n, as seed_demo makes them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL rebuild runs on PostgreSQL only")
+    from classrooms.demo import demo_district_seed
+    from classrooms.models import District
+
+    demo_district_seed(
+        name="Agreement", students=150, seed=7, username_prefix="agree-", password="pw"
+    )
+    district = District.objects.get(name="Agreement")
+    services.growth_rebuild(district_id=district.pk)
+    sql_students, sql_summaries = students_snapshot(), summaries_snapshot()
+    assert any(row["trajectory"] and len(row["trajectory"]) > 2 for row in sql_students.values())
+    assert any(not row["is_complete"] for row in sql_students.values())
+    StudentGrowth.objects.all().delete()
+
+    monkeypatch.setattr(services, "_uses_sql", lambda: False)
+    services.growth_rebuild(district_id=district.pk)
+
+    assert students_snapshot() == sql_students
+    assert summaries_snapshot() == sql_summaries
+
+
+@pytest.mark.django_db
+def test_incremental_rebuilds_after_random_edits_always_equal_a_full_rebuild() -> None:
+    """Edits in random classes flip suppression here and there; after each, rebuilding only
+    the edited classroom unit must leave exactly what a full rebuild leaves."""
+    import random
+
+    rng = random.Random(11)
+    layout = {
+        f"School {school}": {
+            f"S{school} class {number}": [
+                (
+                    f"S{school}C{number}P{index}",
+                    ["EL"] if rng.random() < 0.35 else [],
+                    (rng.randint(0, 4), rng.randint(0, 6)),
+                    (rng.randint(0, 4), rng.randint(0, 6)),
+                )
+                for index in range(rng.randint(2, 6))
+            ]
+            for number in range(1, 3)
+        }
+        for school in range(1, 4)
+    }
+    world = growth_world(minimum_n=3, layout=layout)
+    services.growth_rebuild(district_id=world.district.pk)
+    names = sorted(world.classroom_units)
+    for _ in range(8):
+        name = rng.choice(names)
+        classroom_unit = world.classroom_units[name]
+        student = rng.choice(list(classroom_unit.classroom.enrollments.all())).student
+        if rng.random() < 0.3:
+            enter(classroom_unit, student, "post", "absent")
+        else:
+            enter(classroom_unit, student, "post", (rng.randint(0, 4), rng.randint(0, 6)))
+        if rng.random() < 0.3:
+            student.groups.set([] if student.groups.exists() else [world.groups["EL"]])
+            # Membership changes reach other classrooms' rows with the next full rebuild;
+            # this student's own class is rebuilt now.
+
+        services.classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit.pk)
+        incremental = summaries_snapshot()
+        services.growth_rebuild(district_id=world.district.pk)
+
+        assert incremental == summaries_snapshot(), name
