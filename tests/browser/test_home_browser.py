@@ -27,7 +27,8 @@ def test_teacher_signs_in_sees_own_classroom_and_opens_its_roster(page, live_ser
 def test_login_form_works_from_the_keyboard_alone(page, live_server):
     build_world()
     page.goto(f"{live_server.url}/login/")
-    # The username field has focus as the page opens.
+    # The username field takes focus as the page opens; typing starts there.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_username'")
     page.keyboard.type("coach_a1")
     page.keyboard.press("Tab")
     page.keyboard.type("pw-for-tests")
