@@ -220,3 +220,18 @@ def test_if_empty_seeds_an_empty_database() -> None:
 
     assert District.objects.filter(name=DEMO_DISTRICT_NAME).exists()
     assert "Elapsed" in output
+
+
+@pytest.mark.django_db
+def test_demo_growth_reports_are_built_as_the_demo_is_seeded() -> None:
+    from reports.models import ClassroomUnitGrowthSummary, StudentGrowth
+
+    output = seed()
+    district = District.objects.get()
+    enrolled_students = Enrollment.objects.filter(classroom__school__district=district).values_list(
+        "student_id", flat=True
+    )
+    growth_students = StudentGrowth.objects.values_list("student_id", flat=True).distinct()
+    assert set(growth_students) == set(enrolled_students)
+    assert ClassroomUnitGrowthSummary.objects.filter(n__gt=0).exists()
+    assert "Growth summaries built" in output

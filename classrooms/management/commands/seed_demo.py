@@ -23,6 +23,8 @@ from classrooms.demo import (
     demo_username_prefix,
     district_exists_any,
 )
+from classrooms.models import District
+from reports import services as growth_services
 
 
 class Command(BaseCommand):
@@ -73,10 +75,20 @@ class Command(BaseCommand):
                     password=DEMO_PASSWORD,
                     on_progress=self.stdout.write,
                 )
+                self._growth_build(district_name)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         self._logins_print(logins)
         self.stdout.write(f"Elapsed: {time.perf_counter() - started:.1f} s")
+
+    def _growth_build(self, district_name: str) -> None:
+        """Build the demo's growth summaries now, so report pages have data at first login."""
+        district = District.objects.get(name=district_name)
+        for result in growth_services.growth_rebuild(district_id=district.pk):
+            self.stdout.write(
+                f"Growth summaries built: {result.student_rows} student rows, "
+                f"{result.summary_rows} summary rows."
+            )
 
     def _logins_print(self, logins: list[DemoLogin]) -> None:
         if not logins:
