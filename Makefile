@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint worker bench-scores clean-db
+.PHONY: run test lint worker bench-scores bench-growth bench-export clean-db
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ worker: $(STAMP)
 # Bulk score save over HTTP (gunicorn + PostgreSQL + a worker) beside a trivial endpoint.
 bench-scores: $(STAMP)
 	$(BIN)/python -m bench.score_bulk_save --students 2000 --clients 8 --seconds 20
+
+# Full and incremental growth rebuild at 20 000 and 100 000 students beside one aggregate query.
+bench-growth: $(STAMP)
+	$(BIN)/python -m bench.growth_rebuild
+
+# Student-level scores export over HTTP beside PostgreSQL's COPY, with peak memory.
+bench-export: $(STAMP)
+	$(BIN)/python -m bench.export_scores
 
 clean-db:
 	rm -f db.sqlite3

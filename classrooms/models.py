@@ -417,6 +417,11 @@ class AuditKind(models.TextChoices):
 
     ROSTER_IMPORT_DRY_RUN = "roster_import_dry_run", "Roster import (dry run)"
     ROSTER_IMPORT = "roster_import", "Roster import"
+    EXPORT_SCORES = "export_scores", "Export: student-level scores"
+    EXPORT_STUDENT_GROWTH = "export_student_growth", "Export: student growth"
+    EXPORT_AGGREGATE_GROWTH = "export_aggregate_growth", "Export: aggregate growth"
+    EXPORT_ONEROSTER_RESULTS = "export_oneroster_results", "Export: OneRoster results"
+    EXPORT_DOWNLOAD = "export_download", "Export file downloaded"
 
 
 class AuditOutcome(models.TextChoices):

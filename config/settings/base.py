@@ -147,12 +147,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Exports: files of exports too big to stream (more rows than THINSLICE_EXPORT_ASYNC_ROWS; 0 means
+# always stream) are written here by a Celery task and can be downloaded for a limited time.
+THINSLICE_EXPORT_DIR = env_str("THINSLICE_EXPORT_DIR", str(BASE_DIR / "exports"))
+THINSLICE_EXPORT_ASYNC_ROWS = env_int("THINSLICE_EXPORT_ASYNC_ROWS", 200_000)
+THINSLICE_EXPORT_TTL_HOURS = env_int("THINSLICE_EXPORT_TTL_HOURS", 24)
+
 # A burst of score changes to one class is rebuilt once, this many seconds after the first.
 THINSLICE_GROWTH_DEBOUNCE_SECONDS = float(env_str("THINSLICE_GROWTH_DEBOUNCE_SECONDS", "5"))
 CELERY_BEAT_SCHEDULE = {
     "growth-rebuild-stale": {
         "task": "reports.tasks.growth_rebuild_stale_task",
         "schedule": env_int("THINSLICE_GROWTH_CATCH_UP_SECONDS", 600),
+    },
+    "export-files-expire": {
+        "task": "assessments.tasks.export_files_expire_task",
+        "schedule": crontab(minute=15),
     },
     # Nightly, one set-based task rebuilds everything (group memberships change without scores).
     "growth-rebuild-full": {

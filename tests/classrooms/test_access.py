@@ -18,7 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 
-from assessments.models import Score, ScoreChange
+from assessments.models import ExportJob, Score, ScoreChange
 from classrooms import access
 from classrooms.models import (
     AcademicYear,
@@ -121,6 +121,7 @@ def add_extra_people(world: World) -> None:
     world.users["anonymous"] = AnonymousUser()
     _add_history_and_growth_rows(world)
     _add_audit_rows(world)
+    _add_export_jobs(world)
 
 
 def _add_history_and_growth_rows(world: World) -> None:
@@ -165,6 +166,16 @@ def _add_audit_rows(world: World) -> None:
             actor_name=f"admin_{district_key}",
             kind="roster_import",
             outcome="succeeded",
+        )
+
+
+def _add_export_jobs(world: World) -> None:
+    """An export job per district, requested by the teacher of its first school."""
+    for district_key, teacher_key in (("a", "teacher_a1"), ("b", "teacher_b1")):
+        ExportJob.objects.create(
+            district=world.districts[district_key],
+            requested_by=world.users[teacher_key],
+            kind="scores",
         )
 
 
@@ -215,6 +226,7 @@ SCOPED_MODELS: list[type[models.Model]] = [
     Student,
     User,
     AuditEvent,
+    ExportJob,
 ]
 
 
@@ -252,6 +264,11 @@ def is_visible(world: World, reach: Reach, user: Any, row: Any) -> bool:
     if model is AuditEvent:
         # The audit log: only the district's admins read it.
         return reach.district_admin and district_key[row.district_id] == reach.district
+    if model is ExportJob:
+        # Export jobs: the district's admins, and the requester while a member of the district.
+        if district_key[row.district_id] != reach.district:
+            return False
+        return reach.district_admin or row.requested_by_id == user.pk
     if model is User:
         if reach.district is None:
             return False

@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from assessments.models import Score
+from assessments.models import ExportJob, Score
 from classrooms.models import (
     AcademicYear,
     Classroom,
@@ -69,6 +69,8 @@ ROUTES: dict[str, Route] = {
     "student": Route(Student, right="teacher_a1", wrong="teacher_a2", other="admin_b"),
     # accounts: a district admin sees the district's, everyone else only their own
     "user": Route(User, right="admin_a", wrong="teacher_a1", other="admin_b"),
+    # export jobs: the requester and the district's admins
+    "export-job": Route(ExportJob, right="teacher_a1", wrong="coach_a1", other="admin_b"),
 }
 
 
@@ -87,6 +89,7 @@ def _row_of_a1(world: World, basename: str) -> models.Model:
         "score": world.scores["a1"],
         "student": world.students["a1"],
         "user": world.users["coach_a1"],
+        "export-job": ExportJob.objects.all_schools().get(requested_by=world.users["teacher_a1"]),
     }
     return a1_rows[basename]
 
