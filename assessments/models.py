@@ -79,8 +79,9 @@ class ScoreChange(models.Model):
     assessment_skill = models.ForeignKey(
         AssessmentSkill, on_delete=models.PROTECT, related_name="score_changes"
     )
+    # PROTECT: history names who changed a score for good; staff who leave are deactivated.
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     changed_at = models.DateTimeField()
     old_status = models.CharField(max_length=10, choices=ScoreStatus.choices, blank=True)

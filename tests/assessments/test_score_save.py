@@ -192,3 +192,18 @@ def test_saving_a_class_takes_six_queries_whatever_its_size():
         unavailable("query counts are asserted on PostgreSQL (SQLite splits bulk inserts)")
     assert _queries_to_save(30) == 6
     assert _queries_to_save(150) == 6
+
+
+def test_staff_who_changed_scores_cannot_be_deleted_only_deactivated():
+    from django.db.models import ProtectedError
+
+    teacher, classroom_unit, pre, students = _class(1)
+    scores_save(
+        actor=teacher,
+        classroom_unit=classroom_unit,
+        assessment=pre,
+        entries=[ScoreEntry(students[0].pk, "A", "1")],
+    )
+    with pytest.raises(ProtectedError):
+        teacher.delete()
+    assert ScoreChange.objects.get().changed_by == teacher
