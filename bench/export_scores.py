@@ -48,10 +48,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    DEFAULT_SERVER_URL,
-    RESULTS_DIR,
     GunicornServer,
     ScratchDatabase,
+    add_scratch_run_arguments,
     django_close,
     django_setup,
     git_commit,
@@ -380,24 +379,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="seed_demo sizes, smallest first (20000 100000)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="rounds per size; best counts (3)")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        default=RESULTS_DIR / "export_scores.json",
-        help="where to write the figures (bench/results/export_scores.json)",
-    )
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER_URL),
-        help=f"PostgreSQL server, no database name ({DEFAULT_SERVER_URL})",
-    )
-    parser.add_argument(
-        "--database",
-        default="thinslice_bench_export",
-        help="scratch database name, dropped before and after (thinslice_bench_export)",
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="exit with status 3 when a target is missed"
+    add_scratch_run_arguments(
+        parser, results_name="export_scores.json", database="thinslice_bench_export"
     )
     options = parser.parse_args(argv)
     if options.repeat < 1 or options.repeat > 20 or min(options.students) < 30:

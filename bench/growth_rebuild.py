@@ -38,13 +38,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    DEFAULT_SERVER_URL,
-    RESULTS_DIR,
     ScratchDatabase,
+    add_scratch_run_arguments,
     django_close,
     django_setup,
     git_commit,
@@ -120,26 +118,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="seed_demo sizes, one run each (20000 100000)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions (3)")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        default=RESULTS_DIR / "growth_rebuild.json",
-        help="where to write the figures (bench/results/growth_rebuild.json)",
-    )
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER_URL),
-        help=f"PostgreSQL server, no database name ({DEFAULT_SERVER_URL})",
-    )
-    parser.add_argument(
-        "--database",
-        default="thinslice_growth_bench",
-        help="scratch database name, dropped before and after (thinslice_growth_bench)",
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="exit with status 3 when a target is missed",
+    add_scratch_run_arguments(
+        parser, results_name="growth_rebuild.json", database="thinslice_growth_bench"
     )
     options = parser.parse_args(argv)
     if options.repeat < 1 or any(size < 30 for size in options.students):

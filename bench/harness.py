@@ -90,6 +90,30 @@ class ScratchDatabase:
 # --------------------------------------------------------------------------- Django processes
 
 
+def add_scratch_run_arguments(parser: Any, *, results_name: str, database: str) -> None:
+    """The options every database benchmark shares: where the figures go, which PostgreSQL
+    server, which scratch database (dropped before and after), and --check."""
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS_DIR / results_name,
+        help=f"where to write the figures (bench/results/{results_name})",
+    )
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER_URL),
+        help=f"PostgreSQL server, no database name ({DEFAULT_SERVER_URL})",
+    )
+    parser.add_argument(
+        "--database",
+        default=database,
+        help=f"scratch database name, dropped before and after ({database})",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit with status 3 when a target is missed"
+    )
+
+
 def production_env(database_url: str, broker_url: str = "") -> dict[str, str]:
     """Environment for manage.py, gunicorn and Celery: production settings over plain HTTP on
     loopback. Celery variables from the caller's environment are dropped: with ``broker_url``
