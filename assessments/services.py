@@ -10,11 +10,12 @@ is all or nothing, and every change leaves a ScoreChange row in the same transac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from assessments.models import Score, ScoreChange, ScoreStatus
@@ -110,7 +111,6 @@ def parse_cell(text: str, max_points: Decimal) -> CellValue:
     return CellValue(status=ScoreStatus.SCORED, points=points.quantize(Decimal("0.01")))
 
 
-@transaction.atomic
 def scores_save(
     *,
     actor: Any,
@@ -121,8 +121,26 @@ def scores_save(
     """Save one assessment's scores for a class, all or nothing.
 
     Returns the saved cells with their new versions, or, when any entry is wrong or stale, every
-    problem and nothing written. Runs a fixed number of queries whatever the class size.
+    problem and nothing written. A cell someone else fills while this save runs is a conflict
+    too. Runs a fixed number of queries whatever the class size.
     """
+    try:
+        return _scores_save(
+            actor=actor, classroom_unit=classroom_unit, assessment=assessment, entries=entries
+        )
+    except _RaceLost as lost:  # the transaction rolled back: nothing of this save was written
+        positions = {(entry.student_id, entry.skill_code): i for i, entry in enumerate(entries)}
+        return SaveResult(problems=_race_conflicts(classroom_unit, lost.writes, positions))
+
+
+@transaction.atomic
+def _scores_save(
+    *,
+    actor: Any,
+    classroom_unit: ClassroomUnit,
+    assessment: Assessment,
+    entries: list[ScoreEntry],
+) -> SaveResult:
     access.require(actor, "enter_scores", classroom_unit)
     result = SaveResult()
     if assessment.unit_id != classroom_unit.unit_id:
@@ -226,6 +244,29 @@ def _conflicts(conflicting: list[tuple[int, ScoreEntry, Score | None]]) -> list[
     ]
 
 
+def _race_conflicts(
+    classroom_unit: ClassroomUnit, writes: list[_CellWrite], positions: dict[tuple[int, str], int]
+) -> list[RowProblem]:
+    """Conflicts for cells filled by a concurrent save, with the value it committed."""
+    current = {
+        (score.student_id, score.assessment_skill_id): score
+        for score in Score.objects.all_schools()
+        .filter(
+            classroom_unit=classroom_unit,
+            student_id__in={write.student_id for write in writes},
+            assessment_skill_id__in={write.assessment_skill_id for write in writes},
+        )
+        .select_related("entered_by")
+    }
+    problems = []
+    for write in writes:
+        score = current.get((write.student_id, write.assessment_skill_id))
+        author = str(score.entered_by) if score and score.entered_by else None
+        index = positions[(write.student_id, write.entry.skill_code)]
+        problems.append(_conflict(index, write.entry, score, author))
+    return sorted(problems, key=lambda problem: problem.index)
+
+
 def _conflict(
     index: int, entry: ScoreEntry, current: Score | None, author: str | None
 ) -> RowProblem:
@@ -257,63 +298,233 @@ def _apply(
     changes: list[tuple[ScoreEntry, AssessmentSkill, Score | None, CellValue]],
     result: SaveResult,
 ) -> None:
-    now = timezone.now()
-    upserts: list[Score] = []
-    cleared: list[int] = []
-    history: list[ScoreChange] = []
+    """Write the changed cells and their history; raise ``_RaceLost`` when a cell that was empty
+    got a score from someone else meanwhile (nothing is then written: the caller's transaction
+    rolls back)."""
+    writes: list[_CellWrite] = []
     for entry, measure, current, new_value in changes:
         old_value = _value_of(current)
         if new_value == old_value:
             result.saved.append(_saved(entry, current.version if current else None, new_value))
             continue
-        if new_value == EMPTY and current is not None:
-            cleared.append(current.pk)
-            version = current.version + 1
-        else:  # an entered value (an empty cell that stays empty was skipped above)
-            version = current.version + 1 if current else 1
-            upserts.append(
-                Score(
-                    classroom_unit=classroom_unit,
-                    student_id=entry.student_id,
-                    assessment_skill=measure,
-                    status=new_value.status,
-                    points=new_value.points,
-                    entered_by=actor if actor.pk else None,
-                    entered_at=now,
-                    version=version,
-                )
+        writes.append(
+            _CellWrite(
+                entry=entry,
+                assessment_skill_id=measure.pk,
+                old=old_value,
+                new=new_value,
+                # A new row's version continues the cell's history (see _write_*).
+                version=current.version + 1 if current else None,
             )
-        history.append(
-            ScoreChange(
-                classroom_unit=classroom_unit,
-                student_id=entry.student_id,
-                assessment_skill=measure,
-                changed_by=actor if actor.pk else None,
-                changed_at=now,
-                old_status=old_value.status,
-                old_points=old_value.points,
-                new_status=new_value.status,
-                new_points=new_value.points,
+        )
+    if not writes:
+        return
+    writer = _write_postgresql if connection.vendor == "postgresql" else _write_portable
+    versions = writer(actor.pk, classroom_unit.pk, writes, timezone.now())
+    lost = [
+        write for write in writes if (write.student_id, write.assessment_skill_id) not in versions
+    ]
+    if lost:
+        raise _RaceLost(lost)
+    for write in writes:
+        version = versions[(write.student_id, write.assessment_skill_id)]
+        result.saved.append(_saved(write.entry, None if write.new == EMPTY else version, write.new))
+    transaction.on_commit(
+        lambda: growth_services.classroom_unit_growth_mark_stale(
+            classroom_unit_id=classroom_unit.pk
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _CellWrite:
+    """One cell to change: cleared (``new`` empty), updated (``version`` set) or added."""
+
+    entry: ScoreEntry
+    assessment_skill_id: int
+    old: CellValue
+    new: CellValue
+    version: int | None  # the version after the change; None: a new row, numbered by the writer
+
+    @property
+    def student_id(self) -> int:
+        return self.entry.student_id
+
+    @property
+    def action(self) -> str:
+        if self.new == EMPTY:
+            return "clear"
+        return "add" if self.version is None else "update"
+
+
+class _RaceLost(Exception):
+    """A cell that was empty when read was filled by a concurrent save before this one wrote."""
+
+    def __init__(self, writes: list[_CellWrite]) -> None:
+        super().__init__("concurrent insert")
+        self.writes = writes
+
+
+CellVersions = dict[tuple[int, int], int]
+
+# One statement: clear, update and add the cells, then one history row per cell written. A new
+# row's version continues the cell's history (a cell cleared at version 2 comes back as 3), so a
+# client still holding version 1 of the cleared value is refused, not silently accepted. An added
+# row that meets a row committed meanwhile is skipped (DO NOTHING) and reported back as lost.
+_WRITE_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(
+        %(student_ids)s::bigint[], %(assessment_skill_ids)s::bigint[], %(actions)s::text[],
+        %(statuses)s::text[], %(points)s::numeric[], %(versions)s::int[],
+        %(old_statuses)s::text[], %(old_points)s::numeric[]
+    ) AS i(student_id, assessment_skill_id, action, status, points, version, old_status,
+           old_points)
+),
+cleared AS (
+    DELETE FROM assessments_score s
+    USING input i
+    WHERE i.action = 'clear'
+      AND s.classroom_unit_id = %(classroom_unit_id)s
+      AND s.student_id = i.student_id
+      AND s.assessment_skill_id = i.assessment_skill_id
+    RETURNING s.student_id, s.assessment_skill_id, i.version
+),
+updated AS (
+    UPDATE assessments_score s
+    SET status = i.status, points = i.points, entered_by_id = %(actor_id)s,
+        entered_at = %(now)s, version = i.version
+    FROM input i
+    WHERE i.action = 'update'
+      AND s.classroom_unit_id = %(classroom_unit_id)s
+      AND s.student_id = i.student_id
+      AND s.assessment_skill_id = i.assessment_skill_id
+    RETURNING s.student_id, s.assessment_skill_id, s.version
+),
+added AS (
+    INSERT INTO assessments_score (classroom_unit_id, student_id, assessment_skill_id, status,
+                                   points, entered_by_id, entered_at, version)
+    SELECT %(classroom_unit_id)s, i.student_id, i.assessment_skill_id, i.status, i.points,
+           %(actor_id)s, %(now)s,
+           coalesce((SELECT max(h.version) FROM assessments_scorechange h
+                     WHERE h.classroom_unit_id = %(classroom_unit_id)s
+                       AND h.student_id = i.student_id
+                       AND h.assessment_skill_id = i.assessment_skill_id), 0) + 1
+    FROM input i
+    WHERE i.action = 'add'
+    ON CONFLICT (classroom_unit_id, student_id, assessment_skill_id) DO NOTHING
+    RETURNING student_id, assessment_skill_id, version
+),
+written AS (
+    SELECT * FROM cleared UNION ALL SELECT * FROM updated UNION ALL SELECT * FROM added
+),
+history AS (
+    INSERT INTO assessments_scorechange (classroom_unit_id, student_id, assessment_skill_id,
+                                         changed_by_id, changed_at, old_status, old_points,
+                                         new_status, new_points, version)
+    SELECT %(classroom_unit_id)s, w.student_id, w.assessment_skill_id, %(actor_id)s, %(now)s,
+           i.old_status, i.old_points, i.status, i.points, w.version
+    FROM written w
+    JOIN input i USING (student_id, assessment_skill_id)
+)
+SELECT student_id, assessment_skill_id, version FROM written
+"""
+
+
+def _write_postgresql(
+    actor_id: int | None, classroom_unit_id: int, writes: list[_CellWrite], now: datetime
+) -> CellVersions:
+    """Every change and its history in one round trip (PERFORMANCE.md: a set-based write)."""
+    parameters = {
+        "classroom_unit_id": classroom_unit_id,
+        "actor_id": actor_id,
+        "now": now,
+        "student_ids": [write.student_id for write in writes],
+        "assessment_skill_ids": [write.assessment_skill_id for write in writes],
+        "actions": [write.action for write in writes],
+        "statuses": [write.new.status for write in writes],
+        "points": [write.new.points for write in writes],
+        "versions": [write.version for write in writes],
+        "old_statuses": [write.old.status for write in writes],
+        "old_points": [write.old.points for write in writes],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE_SQL, parameters)
+        return {(student_id, skill_id): version for student_id, skill_id, version in cursor}
+
+
+def _write_portable(
+    actor_id: int | None, classroom_unit_id: int, writes: list[_CellWrite], now: datetime
+) -> CellVersions:
+    """The same writes through the ORM, for databases without data-modifying CTEs (SQLite, where
+    one writer at a time means no concurrent insert can meet this one)."""
+    in_unit = Score.objects.all_schools().filter(classroom_unit_id=classroom_unit_id)
+    versions: CellVersions = {}
+    added = [write for write in writes if write.action == "add"]
+    last_versions = _history_versions(classroom_unit_id, added)
+    for write in writes:
+        key = (write.student_id, write.assessment_skill_id)
+        cell = in_unit.filter(
+            student_id=write.student_id, assessment_skill_id=write.assessment_skill_id
+        )
+        if write.action == "clear":
+            cell.delete()
+            versions[key] = write.version or 0
+        elif write.action == "update":
+            cell.update(
+                status=write.new.status,
+                points=write.new.points,
+                entered_by_id=actor_id,
+                entered_at=now,
+                version=write.version,
+            )
+            versions[key] = write.version or 0
+        else:
+            version = last_versions.get(key, 0) + 1
+            Score.objects.create(
+                classroom_unit_id=classroom_unit_id,
+                student_id=write.student_id,
+                assessment_skill_id=write.assessment_skill_id,
+                status=write.new.status,
+                points=write.new.points,
+                entered_by_id=actor_id,
+                entered_at=now,
                 version=version,
             )
+            versions[key] = version
+    ScoreChange.objects.bulk_create(
+        ScoreChange(
+            classroom_unit_id=classroom_unit_id,
+            student_id=write.student_id,
+            assessment_skill_id=write.assessment_skill_id,
+            changed_by_id=actor_id,
+            changed_at=now,
+            old_status=write.old.status,
+            old_points=write.old.points,
+            new_status=write.new.status,
+            new_points=write.new.points,
+            version=versions[(write.student_id, write.assessment_skill_id)],
         )
-        result.saved.append(_saved(entry, None if new_value == EMPTY else version, new_value))
-    if cleared:
-        Score.objects.filter(pk__in=cleared).delete()
-    if upserts:
-        Score.objects.bulk_create(
-            upserts,
-            update_conflicts=True,
-            unique_fields=["classroom_unit", "student", "assessment_skill"],
-            update_fields=["status", "points", "entered_by", "entered_at", "version"],
+        for write in writes
+    )
+    return versions
+
+
+def _history_versions(classroom_unit_id: int, writes: list[_CellWrite]) -> CellVersions:
+    """The last history version of each cell about to get a new row (0 when it has none)."""
+    if not writes:
+        return {}
+    rows = (
+        ScoreChange.objects.all_schools()
+        .filter(
+            classroom_unit_id=classroom_unit_id,
+            student_id__in={write.student_id for write in writes},
+            assessment_skill_id__in={write.assessment_skill_id for write in writes},
         )
-    if history:
-        ScoreChange.objects.bulk_create(history)
-        transaction.on_commit(
-            lambda: growth_services.classroom_unit_growth_mark_stale(
-                classroom_unit_id=classroom_unit.pk
-            )
-        )
+        .values("student_id", "assessment_skill_id")
+        .annotate(last=Max("version"))
+        .values_list("student_id", "assessment_skill_id", "last")
+    )
+    return {(student_id, skill_id): last for student_id, skill_id, last in rows}
 
 
 def _saved(entry: ScoreEntry, version: int | None, value: CellValue) -> dict[str, Any]:

@@ -83,17 +83,46 @@ def classroom_unit_growth_rebuild(*, classroom_unit_id: int) -> int:
     return written
 
 
-@transaction.atomic
 def classroom_unit_growth_mark_stale(*, classroom_unit_id: int) -> bool:
     """Record that a classroom unit's scores changed; queue one rebuild per burst of changes.
 
     Called after the score transaction commits. The first change after a build queues a rebuild
     a few seconds later (so a class being typed in is rebuilt once, not per cell); later changes
     in the same burst only move ``last_change_at``. Waits for a running rebuild of the same unit
-    (row lock), so a change is never hidden by a rebuild that did not read it. Returns whether a
-    rebuild was queued.
+    (its row lock), so a change is never hidden by a rebuild that did not read it. Returns whether
+    a rebuild was queued.
     """
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        is_first_change = _mark_stale_in_one_statement(classroom_unit_id, now)
+    else:
+        is_first_change = _mark_stale_locked(classroom_unit_id, now)
+    if is_first_change:
+        _enqueue_rebuild(classroom_unit_id)
+    return is_first_change
+
+
+# Every score save ends here, so it is one round trip: the first change since the last build
+# sets stale_since to this change's time, which is how it knows to queue the rebuild.
+_MARK_STALE_SQL = """
+    INSERT INTO reports_growthbuild (classroom_unit_id, last_change_at, stale_since)
+    VALUES (%(classroom_unit_id)s, %(now)s, %(now)s)
+    ON CONFLICT (classroom_unit_id) DO UPDATE
+    SET last_change_at = EXCLUDED.last_change_at,
+        stale_since = coalesce(reports_growthbuild.stale_since, EXCLUDED.stale_since)
+    RETURNING stale_since = %(now)s
+"""
+
+
+def _mark_stale_in_one_statement(classroom_unit_id: int, now: datetime) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_STALE_SQL, {"classroom_unit_id": classroom_unit_id, "now": now})
+        (is_first_change,) = cursor.fetchone()
+    return bool(is_first_change)
+
+
+@transaction.atomic
+def _mark_stale_locked(classroom_unit_id: int, now: datetime) -> bool:
     build, _ = GrowthBuild.objects.get_or_create(classroom_unit_id=classroom_unit_id)
     build = GrowthBuild.objects.select_for_update().get(pk=build.pk)
     is_first_change = build.stale_since is None
@@ -101,8 +130,6 @@ def classroom_unit_growth_mark_stale(*, classroom_unit_id: int) -> bool:
     if is_first_change:
         build.stale_since = now
     build.save(update_fields=["last_change_at", "stale_since"])
-    if is_first_change:
-        _enqueue_rebuild(classroom_unit_id)
     return is_first_change
 
 

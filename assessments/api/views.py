@@ -14,9 +14,11 @@ from assessments.api.serializers import (
     ScoreBulkInputSerializer,
     ScoreBulkOutputSerializer,
     ScoreOutputSerializer,
+    score_bulk_output,
+    score_entries_parse,
 )
 from assessments.models import Score
-from assessments.services import SaveResult, ScoreEntry, scores_save
+from assessments.services import SaveResult, scores_save
 from classrooms.scoped_views import ScopedViewSet
 from units.models import Assessment, ClassroomUnit
 
@@ -56,24 +58,13 @@ class ScoreBulkSaveView(APIView):
         assessment = get_object_or_404(
             Assessment.objects.visible_to(request.user), pk=assessment_id
         )
-        serializer = ScoreBulkInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        entries = [
-            ScoreEntry(
-                student_id=row["student"],
-                skill_code=row["skill"],
-                value=row["value"],
-                expected_version=row.get("version"),
-            )
-            for row in serializer.validated_data["scores"]
-        ]
         result = scores_save(
             actor=request.user,
             classroom_unit=classroom_unit,
             assessment=assessment,
-            entries=entries,
+            entries=score_entries_parse(request.data),
         )
-        return Response(ScoreBulkOutputSerializer(result).data, status=_status_of(result))
+        return Response(score_bulk_output(result), status=_status_of(result))
 
 
 def _status_of(result: SaveResult) -> int:

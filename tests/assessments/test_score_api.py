@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -145,3 +147,57 @@ def test_saving_a_class_over_http_costs_the_same_queries_for_30_and_150_students
     if connection.vendor != "postgresql":
         unavailable("query counts are asserted on PostgreSQL (SQLite splits bulk inserts)")
     assert _request_queries(30) == _request_queries(150)
+
+
+BODIES = [
+    {"scores": [{"student": 1, "skill": "A", "value": "3", "version": 2}]},
+    {"scores": [{"student": "7", "skill": " B ", "value": "", "version": None, "extra": 1}]},
+    {"scores": [{"student": 1.0, "skill": 5, "value": 3.5}]},
+    {"scores": [{"skill": "A"}]},
+    {"scores": [{"student": True, "skill": False, "value": None, "version": "x"}]},
+    {"scores": [{"student": "1e3", "skill": "", "value": "  ", "version": []}]},
+    {"scores": [{"student": 1, "skill": "A" * 41, "value": "9" * 21}]},
+    {"scores": [{"student": None, "skill": ["A"], "value": {"v": 1}}]},
+    {"scores": ["row", 3, None]},
+    {"scores": []},
+    {"scores": "A,B"},
+    {"scores": {"0": {}}},
+    {"rows": []},
+    ["scores"],
+    {"scores": [{"student": 1, "skill": "A", "value": "1"}] * 5001},
+]
+
+
+@pytest.mark.parametrize("body", BODIES, ids=range(len(BODIES)))
+def test_the_fast_body_reader_agrees_with_the_documented_serializers(body):
+    """The bulk-save view reads bodies by hand for speed; it must accept, refuse and explain
+    exactly as the serializers in the OpenAPI schema do, and answer as they would."""
+    from rest_framework.exceptions import ValidationError
+
+    from assessments.api.serializers import (
+        ScoreBulkInputSerializer,
+        ScoreBulkOutputSerializer,
+        score_bulk_output,
+        score_entries_parse,
+    )
+    from assessments.services import RowProblem, SaveResult, ScoreEntry
+
+    serializer = ScoreBulkInputSerializer(data=body)
+    if serializer.is_valid():
+        expected = [
+            ScoreEntry(row["student"], row["skill"], row["value"], row.get("version"))
+            for row in serializer.validated_data["scores"]
+        ]
+        assert score_entries_parse(body) == expected
+    else:
+        with pytest.raises(ValidationError) as refused:
+            score_entries_parse(body)
+        # As the client reads them: JSON, where the serializers' integer row keys are strings.
+        assert json.loads(json.dumps(refused.value.detail)) == json.loads(
+            json.dumps(serializer.errors)
+        )
+    result = SaveResult(
+        saved=[{"student_id": 1, "skill_code": "A", "value": "3", "version": 2}],
+        problems=[RowProblem(0, 1, "B", "Changed meanwhile", True, "4", 3, "Cam Co")],
+    )
+    assert score_bulk_output(result) == ScoreBulkOutputSerializer(result).data

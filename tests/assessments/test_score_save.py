@@ -167,16 +167,19 @@ def test_typed_values_are_checked_with_the_reason(typed, reason):
     assert str(refused.value) == reason
 
 
-def _queries_to_save(size: int) -> int:
+def _queries_to_save(size: int, *, first_entry: bool) -> int:
     teacher, classroom_unit, pre, students = _class(size)
-    scores_save(
-        actor=teacher,
-        classroom_unit=classroom_unit,
-        assessment=pre,
-        entries=_whole_class(students, "1"),
-    )
+    version = None
+    if not first_entry:
+        scores_save(
+            actor=teacher,
+            classroom_unit=classroom_unit,
+            assessment=pre,
+            entries=_whole_class(students, "1"),
+        )
+        version = 1
     entries = [
-        ScoreEntry(s.pk, code, "2", expected_version=1) for s in students for code in ("A", "B")
+        ScoreEntry(s.pk, code, "2", expected_version=version) for s in students for code in "AB"
     ]
     with CaptureQueriesContext(connection) as captured:
         result = scores_save(
@@ -187,11 +190,46 @@ def _queries_to_save(size: int) -> int:
     return sum(1 for q in captured.captured_queries if "SAVEPOINT" not in q["sql"])
 
 
-def test_saving_a_class_takes_six_queries_whatever_its_size():
+@pytest.mark.parametrize("first_entry", [True, False], ids=["new cells", "changed cells"])
+def test_saving_a_class_takes_five_queries_whatever_its_size(first_entry):
+    """Permission, plan, roster, locking the current scores, and one write with its history."""
     if connection.vendor != "postgresql":
-        unavailable("query counts are asserted on PostgreSQL (SQLite splits bulk inserts)")
-    assert _queries_to_save(30) == 6
-    assert _queries_to_save(150) == 6
+        unavailable("query counts are asserted on PostgreSQL (SQLite writes cell by cell)")
+    assert _queries_to_save(30, first_entry=first_entry) == 5
+    assert _queries_to_save(150, first_entry=first_entry) == 5
+
+
+def test_a_cleared_and_retyped_cell_refuses_a_write_based_on_the_old_value():
+    """A-B-A: a co-teacher clears a cell and types a new value; a client still holding the
+    first value's version must get a conflict, not overwrite the new value."""
+    teacher, classroom_unit, pre, students = _class(1)
+    co_teacher = factories.UserFactory(district=teacher.district, first_name="Cam", last_name="Co")
+    classroom_unit.classroom.teachers.add(co_teacher)
+    student = students[0]
+
+    def save(actor, value, version):
+        return scores_save(
+            actor=actor,
+            classroom_unit=classroom_unit,
+            assessment=pre,
+            entries=[ScoreEntry(student.pk, "A", value, expected_version=version)],
+        )
+
+    assert save(teacher, "2", None).saved[0]["version"] == 1
+    assert save(co_teacher, "", 1).is_applied
+    retyped = save(co_teacher, "3.5", None)
+    assert retyped.is_applied, retyped.problems
+    assert retyped.saved[0]["version"] == 3
+    stale = save(teacher, "1", 1)
+    (conflict,) = stale.problems
+    assert (conflict.current, conflict.current_version, conflict.current_by) == ("3.5", 3, "Cam Co")
+    assert Score.objects.get().points == Decimal("3.50")
+    history = list(ScoreChange.objects.values_list("old_points", "new_points", "version"))
+    assert history == [
+        (None, Decimal("2.00"), 1),
+        (Decimal("2.00"), None, 2),
+        (None, Decimal("3.50"), 3),
+    ]
 
 
 def test_staff_who_changed_scores_cannot_be_deleted_only_deactivated():
@@ -207,3 +245,60 @@ def test_staff_who_changed_scores_cannot_be_deleted_only_deactivated():
     with pytest.raises(ProtectedError):
         teacher.delete()
     assert ScoreChange.objects.get().changed_by == teacher
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cell_filled_by_a_concurrent_save_is_a_conflict_and_nothing_is_written():
+    """Two teachers type into the same empty cell at once: the second save meets the first's
+    row and must be refused as a conflict (with the first's value), never overwrite it."""
+    import threading
+
+    import psycopg
+    from django.utils import timezone
+
+    if connection.vendor != "postgresql":
+        unavailable("a concurrent insert needs PostgreSQL")
+    teacher, classroom_unit, pre, students = _class(2)
+    co_teacher = factories.UserFactory(district=teacher.district, first_name="Cam", last_name="Co")
+    classroom_unit.classroom.teachers.add(co_teacher)
+    measure = pre.assessment_skills.get(skill__code="A")
+    settings = connection.settings_dict
+    inserted, release = threading.Event(), threading.Event()
+
+    def co_teacher_saves_first() -> None:
+        # The co-teacher's save, held open between its insert and its commit.
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"],
+            user=settings["USER"],
+            dbname=settings["NAME"],
+            password=settings["PASSWORD"] or None,
+        ) as other:
+            other.execute(
+                "INSERT INTO assessments_score (classroom_unit_id, student_id,"
+                " assessment_skill_id, status, points, entered_by_id, entered_at, version)"
+                " VALUES (%s, %s, %s, 'scored', 3, %s, %s, 1)",
+                [classroom_unit.pk, students[0].pk, measure.pk, co_teacher.pk, timezone.now()],
+            )
+            inserted.set()
+            release.wait(10)
+            other.commit()
+
+    thread = threading.Thread(target=co_teacher_saves_first)
+    thread.start()
+    assert inserted.wait(10)
+    threading.Timer(0.3, release.set).start()  # commit while this save waits on that row
+    result = scores_save(
+        actor=teacher,
+        classroom_unit=classroom_unit,
+        assessment=pre,
+        entries=[ScoreEntry(students[1].pk, "A", "1"), ScoreEntry(students[0].pk, "A", "2")],
+    )
+    thread.join()
+    (conflict,) = result.problems
+    assert (conflict.index, conflict.is_conflict, conflict.current) == (1, True, "3")
+    assert conflict.current_by == "Cam Co"
+    assert list(Score.objects.values_list("student_id", "points")) == [
+        (students[0].pk, Decimal("3.00"))
+    ]
+    assert not ScoreChange.objects.exists()
