@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -78,6 +79,9 @@ class RowProblem:
 class SaveResult:
     saved: list[dict[str, Any]] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+    # True when the request key was seen before: nothing was written again, ``saved`` shows
+    # the cells as they stand now.
+    is_replay: bool = False
 
     @property
     def is_applied(self) -> bool:
@@ -117,16 +121,26 @@ def scores_save(
     classroom_unit: ClassroomUnit,
     assessment: Assessment,
     entries: list[ScoreEntry],
+    request_key: str = "",
 ) -> SaveResult:
     """Save one assessment's scores for a class, all or nothing.
 
     Returns the saved cells with their new versions, or, when any entry is wrong or stale, every
     problem and nothing written. A cell someone else fills while this save runs is a conflict
     too. Runs a fixed number of queries whatever the class size.
+
+    ``request_key`` (an API client's Idempotency-Key) makes a resent request harmless: its
+    changes carry the key in their history, and the same actor sending the same key again for
+    this classroom unit writes nothing and gets the cells as they stand (``is_replay``). A key
+    reused for different values is refused.
     """
     try:
         return _scores_save(
-            actor=actor, classroom_unit=classroom_unit, assessment=assessment, entries=entries
+            actor=actor,
+            classroom_unit=classroom_unit,
+            assessment=assessment,
+            entries=entries,
+            request_key=request_key,
         )
     except _RaceLost as lost:  # the transaction rolled back: nothing of this save was written
         positions = {(entry.student_id, entry.skill_code): i for i, entry in enumerate(entries)}
@@ -140,6 +154,7 @@ def _scores_save(
     classroom_unit: ClassroomUnit,
     assessment: Assessment,
     entries: list[ScoreEntry],
+    request_key: str,
 ) -> SaveResult:
     access.require(actor, "enter_scores", classroom_unit)
     result = SaveResult()
@@ -157,6 +172,10 @@ def _scores_save(
         measure.skill.code: measure
         for measure in AssessmentSkill.objects.filter(assessment=assessment).select_related("skill")
     }
+    if request_key:
+        replay = _replay(actor, classroom_unit, measured, entries, request_key)
+        if replay is not None:
+            return replay
     today = timezone.localdate()
     enrolled = set(
         Enrollment.objects.filter(classroom_id=classroom_unit.classroom_id)
@@ -208,7 +227,7 @@ def _scores_save(
         result.problems.sort(key=lambda problem: problem.index)
     if result.problems:
         return result
-    _apply(actor, classroom_unit, changes, result)
+    _apply(actor, classroom_unit, changes, result, request_key)
     return result
 
 
@@ -297,6 +316,7 @@ def _apply(
     classroom_unit: ClassroomUnit,
     changes: list[tuple[ScoreEntry, AssessmentSkill, Score | None, CellValue]],
     result: SaveResult,
+    request_key: str,
 ) -> None:
     """Write the changed cells and their history; raise ``_RaceLost`` when a cell that was empty
     got a score from someone else meanwhile (nothing is then written: the caller's transaction
@@ -320,7 +340,7 @@ def _apply(
     if not writes:
         return
     writer = _write_postgresql if connection.vendor == "postgresql" else _write_portable
-    versions = writer(actor.pk, classroom_unit.pk, writes, timezone.now())
+    versions = writer(actor.pk, classroom_unit.pk, writes, timezone.now(), request_key)
     lost = [
         write for write in writes if (write.student_id, write.assessment_skill_id) not in versions
     ]
@@ -420,9 +440,9 @@ written AS (
 history AS (
     INSERT INTO assessments_scorechange (classroom_unit_id, student_id, assessment_skill_id,
                                          changed_by_id, changed_at, old_status, old_points,
-                                         new_status, new_points, version)
+                                         new_status, new_points, version, request_key)
     SELECT %(classroom_unit_id)s, w.student_id, w.assessment_skill_id, %(actor_id)s, %(now)s,
-           i.old_status, i.old_points, i.status, i.points, w.version
+           i.old_status, i.old_points, i.status, i.points, w.version, %(request_key)s
     FROM written w
     JOIN input i USING (student_id, assessment_skill_id)
 )
@@ -431,13 +451,18 @@ SELECT student_id, assessment_skill_id, version FROM written
 
 
 def _write_postgresql(
-    actor_id: int | None, classroom_unit_id: int, writes: list[_CellWrite], now: datetime
+    actor_id: int | None,
+    classroom_unit_id: int,
+    writes: list[_CellWrite],
+    now: datetime,
+    request_key: str,
 ) -> CellVersions:
     """Every change and its history in one round trip (PERFORMANCE.md: a set-based write)."""
     parameters = {
         "classroom_unit_id": classroom_unit_id,
         "actor_id": actor_id,
         "now": now,
+        "request_key": request_key,
         "student_ids": [write.student_id for write in writes],
         "assessment_skill_ids": [write.assessment_skill_id for write in writes],
         "actions": [write.action for write in writes],
@@ -453,7 +478,11 @@ def _write_postgresql(
 
 
 def _write_portable(
-    actor_id: int | None, classroom_unit_id: int, writes: list[_CellWrite], now: datetime
+    actor_id: int | None,
+    classroom_unit_id: int,
+    writes: list[_CellWrite],
+    now: datetime,
+    request_key: str,
 ) -> CellVersions:
     """The same writes through the ORM, for databases without data-modifying CTEs (SQLite, where
     one writer at a time means no concurrent insert can meet this one)."""
@@ -503,10 +532,76 @@ def _write_portable(
             new_status=write.new.status,
             new_points=write.new.points,
             version=versions[(write.student_id, write.assessment_skill_id)],
+            request_key=request_key,
         )
         for write in writes
     )
     return versions
+
+
+# pg_advisory_xact_lock(namespace, hash of actor and key): resent copies of one request wait
+# for the first to commit, then find its key instead of applying again.
+_REQUEST_KEY_LOCK_NAMESPACE = 0x6B79  # "ky"
+
+
+def _replay(
+    actor: Any,
+    classroom_unit: ClassroomUnit,
+    measured: dict[str, AssessmentSkill],
+    entries: list[ScoreEntry],
+    request_key: str,
+) -> SaveResult | None:
+    """The answer to a request already applied under ``request_key``, or None when it is new.
+
+    Raises ValidationError when the key was used for other values in these cells.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                [_REQUEST_KEY_LOCK_NAMESPACE, f"{actor.pk}:{request_key}"],
+            )
+    applied = {
+        (change.student_id, change.assessment_skill_id): change
+        for change in ScoreChange.objects.all_schools().filter(
+            changed_by_id=actor.pk, request_key=request_key
+        )
+    }
+    if not applied:
+        return None
+    if any(change.classroom_unit_id != classroom_unit.pk for change in applied.values()):
+        raise ValidationError(_KEY_REUSED)
+    for entry in entries:
+        measure = measured.get(entry.skill_code)
+        change = applied.get((entry.student_id, measure.pk)) if measure else None
+        if change is None:
+            continue  # a cell the request left as it was: it wrote no history
+        try:
+            sent = parse_cell(entry.value, measure.max_points) if measure else None
+        except ValueError:
+            sent = None
+        if sent != CellValue(status=change.new_status, points=change.new_points):
+            raise ValidationError(_KEY_REUSED)
+    current = {
+        (score.student_id, score.assessment_skill_id): score
+        for score in Score.objects.all_schools().filter(
+            classroom_unit=classroom_unit,
+            student_id__in={entry.student_id for entry in entries},
+            assessment_skill__in=[measure.pk for measure in measured.values()],
+        )
+    }
+    result = SaveResult(is_replay=True)
+    for entry in entries:
+        measure = measured.get(entry.skill_code)
+        score = current.get((entry.student_id, measure.pk)) if measure else None
+        result.saved.append(_saved(entry, score.version if score else None, _value_of(score)))
+    return result
+
+
+_KEY_REUSED = (
+    "This Idempotency-Key was already used for a different request; "
+    "send each new set of scores with a new key."
+)
 
 
 def _history_versions(classroom_unit_id: int, writes: list[_CellWrite]) -> CellVersions:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,18 +34,36 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         return queryset.select_related("assessment_skill__skill")
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
 class ScoreBulkSaveView(APIView):
     """Save one assessment's scores for a classroom unit in one request, all or nothing.
 
     200 with every saved cell and its new version; 400 with per-row problems (nothing saved);
     409 when the only problems are conflicts (someone changed a cell since it was read), with the
-    current value and who set it.
+    current value and who set it. A request sent again with the same ``Idempotency-Key`` is not
+    applied twice: the answer is 200 with the cells as they stand and ``Idempotent-Replayed``.
     """
 
     @extend_schema(
         request=ScoreBulkInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description=(
+                    "Any unique string of up to 64 visible characters. Send the same key when "
+                    "retrying the same request (e.g. after a timeout): it is applied once."
+                ),
+            )
+        ],
         responses={
-            200: ScoreBulkOutputSerializer,
+            200: OpenApiResponse(
+                ScoreBulkOutputSerializer,
+                description="Saved (or, with `Idempotent-Replayed: true`, saved before).",
+            ),
             400: ScoreBulkOutputSerializer,
             409: ScoreBulkOutputSerializer,
         },
@@ -63,8 +81,21 @@ class ScoreBulkSaveView(APIView):
             classroom_unit=classroom_unit,
             assessment=assessment,
             entries=score_entries_parse(request.data),
+            request_key=_request_key(request),
         )
-        return Response(score_bulk_output(result), status=_status_of(result))
+        response = Response(score_bulk_output(result), status=_status_of(result))
+        if result.is_replay:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+def _request_key(request: Request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "")
+    if key and (len(key) > 64 or not key.isascii() or not key.isprintable() or " " in key):
+        raise exceptions.ValidationError(
+            {IDEMPOTENCY_HEADER: ["Use up to 64 visible ASCII characters, without spaces."]}
+        )
+    return key
 
 
 def _status_of(result: SaveResult) -> int:

@@ -201,3 +201,130 @@ def test_the_fast_body_reader_agrees_with_the_documented_serializers(body):
         problems=[RowProblem(0, 1, "B", "Changed meanwhile", True, "4", 3, "Cam Co")],
     )
     assert score_bulk_output(result) == ScoreBulkOutputSerializer(result).data
+
+
+def _class_of(size: int):
+    district = factories.DistrictFactory()
+    unit = factories.make_unit(district)
+    classroom = factories.ClassroomFactory(school__district=district)
+    teacher = factories.UserFactory(district=district)
+    classroom.teachers.add(teacher)
+    classroom_unit = factories.ClassroomUnitFactory(classroom=classroom, unit=unit)
+    students = [
+        factories.EnrollmentFactory(classroom=classroom, student__district=district).student
+        for _ in range(size)
+    ]
+    return teacher, classroom_unit, unit.assessments.get(kind="pre"), students
+
+
+def _payload(students, value: str) -> dict:
+    return {
+        "scores": [
+            {"student": s.pk, "skill": code, "value": value} for s in students for code in "AB"
+        ]
+    }
+
+
+def test_a_request_resent_with_its_idempotency_key_is_applied_once():
+    from assessments.models import ScoreChange
+
+    teacher, classroom_unit, pre, students = _class_of(3)
+    client = _client(teacher)
+    first = client.post(
+        _url(classroom_unit, pre),
+        _payload(students, "2"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="save-7f3a",
+    )
+    assert first.status_code == 200
+    assert "Idempotent-Replayed" not in first
+    again = client.post(
+        _url(classroom_unit, pre),
+        _payload(students, "2"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="save-7f3a",
+    )
+    assert again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["saved"] == first.json()["saved"]
+    assert ScoreChange.objects.filter(classroom_unit=classroom_unit).count() == 6
+    assert set(ScoreChange.objects.values_list("request_key", flat=True)) == {"save-7f3a"}
+    # Without a key the same body is a new request, based on empty cells: a conflict.
+    unkeyed = client.post(_url(classroom_unit, pre), _payload(students, "2"), format="json")
+    assert unkeyed.status_code == 409
+
+
+def test_an_idempotency_key_reused_for_other_values_is_refused_and_nothing_changes():
+    from assessments.models import ScoreChange
+
+    teacher, classroom_unit, pre, students = _class_of(2)
+    client = _client(teacher)
+    url = _url(classroom_unit, pre)
+    assert (
+        client.post(
+            url, _payload(students, "2"), format="json", HTTP_IDEMPOTENCY_KEY="k1"
+        ).status_code
+        == 200
+    )
+    reused = client.post(url, _payload(students, "3"), format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert reused.status_code == 400
+    assert "already used for a different request" in str(reused.json())
+    assert set(Score.objects.values_list("points", flat=True)) == {2}
+    assert ScoreChange.objects.count() == 4
+
+
+@pytest.mark.parametrize("key", ["x" * 65, "has space", "naïve"])
+def test_a_malformed_idempotency_key_is_a_clear_400(key):
+    teacher, classroom_unit, pre, students = _class_of(1)
+    response = _client(teacher).post(
+        _url(classroom_unit, pre),
+        _payload(students, "2"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "Idempotency-Key": ["Use up to 64 visible ASCII characters, without spaces."]
+    }
+    assert not Score.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_copies_of_one_request_sent_at_once_are_applied_once():
+    """A client that times out and resends while the first copy is still running."""
+    import threading
+
+    from django.db import connections
+
+    from assessments.models import ScoreChange
+
+    if connection.vendor != "postgresql":
+        unavailable("concurrent requests need PostgreSQL")
+    teacher, classroom_unit, pre, students = _class_of(25)
+    token, _ = Token.objects.get_or_create(user=teacher)
+    statuses: list[tuple[int, str]] = []
+    start = threading.Barrier(4)
+
+    def send() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        start.wait()
+        try:
+            response = client.post(
+                _url(classroom_unit, pre),
+                _payload(students, "1.5"),
+                format="json",
+                HTTP_IDEMPOTENCY_KEY="resent-once",
+            )
+            statuses.append((response.status_code, response.get("Idempotent-Replayed", "")))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [(200, ""), (200, "true"), (200, "true"), (200, "true")]
+    assert ScoreChange.objects.filter(classroom_unit=classroom_unit).count() == 50
+    assert set(Score.objects.values_list("version", flat=True)) == {1}
