@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -59,6 +59,15 @@ class CellValue:
 
 
 EMPTY = CellValue(status="", points=None)
+
+
+class StoredScore(NamedTuple):
+    """A cell's saved value as the save reads (and locks) it."""
+
+    status: str
+    points: Decimal | None
+    version: int
+    entered_by_id: int | None
 
 
 @dataclass
@@ -185,22 +194,23 @@ def _scores_save(
         .values_list("student_id", flat=True)
     )
     existing = {
-        (score.student_id, score.assessment_skill_id): score
-        for score in Score.objects.select_for_update(of=("self",))
+        (student_id, assessment_skill_id): StoredScore(*stored)
+        for student_id, assessment_skill_id, *stored in Score.objects.select_for_update()
         .order_by()
         .filter(
             classroom_unit=classroom_unit,
             assessment_skill__in=[m.pk for m in measured.values()],
             student_id__in={entry.student_id for entry in entries},
         )
-        # Who set a value is only needed for a conflict, so no join to users here.
-        .only(
-            "pk", "student_id", "assessment_skill_id", "status", "points", "version", "entered_by"
+        # Plain tuples, not model instances: a class's worth of these is on every save. Who set
+        # a value is only needed for a conflict, so no join to users here.
+        .values_list(
+            "student_id", "assessment_skill_id", "status", "points", "version", "entered_by_id"
         )
     }
 
-    changes: list[tuple[ScoreEntry, AssessmentSkill, Score | None, CellValue]] = []
-    conflicting: list[tuple[int, ScoreEntry, Score | None]] = []
+    changes: list[tuple[ScoreEntry, AssessmentSkill, StoredScore | None, CellValue]] = []
+    conflicting: list[tuple[int, ScoreEntry, StoredScore | None]] = []
     seen: set[tuple[int, str]] = set()
     for index, entry in enumerate(entries):
         problem = _entry_problem(index, entry, measured, enrolled, seen)
@@ -253,7 +263,9 @@ def _entry_problem(
     return None
 
 
-def _conflicts(conflicting: list[tuple[int, ScoreEntry, Score | None]]) -> list[RowProblem]:
+def _conflicts(
+    conflicting: list[tuple[int, ScoreEntry, StoredScore | None]],
+) -> list[RowProblem]:
     """Conflict problems naming who set each current value (one query for all of them)."""
     author_ids = {current.entered_by_id for _, _, current in conflicting if current is not None}
     authors = {user.pk: str(user) for user in User.objects.filter(pk__in=author_ids)}
@@ -281,13 +293,14 @@ def _race_conflicts(
     for write in writes:
         score = current.get((write.student_id, write.assessment_skill_id))
         author = str(score.entered_by) if score and score.entered_by else None
+        stored = _stored(score) if score else None
         index = positions[(write.student_id, write.entry.skill_code)]
-        problems.append(_conflict(index, write.entry, score, author))
+        problems.append(_conflict(index, write.entry, stored, author))
     return sorted(problems, key=lambda problem: problem.index)
 
 
 def _conflict(
-    index: int, entry: ScoreEntry, current: Score | None, author: str | None
+    index: int, entry: ScoreEntry, current: StoredScore | None, author: str | None
 ) -> RowProblem:
     value = _value_of(current)
     by = author or ""
@@ -305,7 +318,11 @@ def _conflict(
     )
 
 
-def _value_of(score: Score | None) -> CellValue:
+def _stored(score: Score) -> StoredScore:
+    return StoredScore(score.status, score.points, score.version, score.entered_by_id)
+
+
+def _value_of(score: StoredScore | None) -> CellValue:
     if score is None:
         return EMPTY
     return CellValue(status=score.status, points=score.points)
@@ -314,7 +331,7 @@ def _value_of(score: Score | None) -> CellValue:
 def _apply(
     actor: Any,
     classroom_unit: ClassroomUnit,
-    changes: list[tuple[ScoreEntry, AssessmentSkill, Score | None, CellValue]],
+    changes: list[tuple[ScoreEntry, AssessmentSkill, StoredScore | None, CellValue]],
     result: SaveResult,
     request_key: str,
 ) -> None:
@@ -594,7 +611,8 @@ def _replay(
     for entry in entries:
         measure = measured.get(entry.skill_code)
         score = current.get((entry.student_id, measure.pk)) if measure else None
-        result.saved.append(_saved(entry, score.version if score else None, _value_of(score)))
+        stored = _stored(score) if score else None
+        result.saved.append(_saved(entry, score.version if score else None, _value_of(stored)))
     return result
 
 
