@@ -1280,6 +1280,27 @@ def export_job_files_expire() -> int:
     return removed
 
 
+def export_job_files_withdraw(*, district_id: int, reason: str) -> int:
+    """Expire at once every ready student-level export file of a district, because its rows may
+    name a student whose data was just deleted; the files are removed once the caller's
+    transaction commits (a rollback keeps them). Aggregate exports hold no student and stay.
+    Returns how many jobs were withdrawn; their rows stay, for the record, with ``reason``."""
+    now = timezone.now()
+    withdrawn = (
+        _jobs()
+        .filter(
+            district_id=district_id,
+            status=ExportStatus.SUCCEEDED,
+            kind__in=[kind.value for kind in STUDENT_LEVEL_KINDS],
+            expires_at__gt=now,
+        )
+        .update(expires_at=now, message=reason)
+    )
+    if withdrawn:
+        transaction.on_commit(export_job_files_expire)
+    return withdrawn
+
+
 def export_job_list(*, actor: Any, limit: int = 20) -> list[ExportJob]:
     """The latest jobs ``actor`` may see (their own; a district admin's: the district's)."""
     return list(

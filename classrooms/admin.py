@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from classrooms.admin_scoping import ScopedAdmin, ScopedInline, site
 from classrooms.models import (
@@ -92,6 +94,22 @@ class StudentAdmin(ScopedAdmin):
     list_filter = ["grade_level", "is_active", "groups"]
     search_fields = ["family_name", "given_name", "sis_id"]
     filter_horizontal = ["groups"]
+    readonly_fields = ["erase_link"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A student is deleted only through the privacy page (classrooms/privacy.py), which
+        # deletes their scores, history and growth with them and records the deletion in the
+        # audit log; the admin's delete would do neither. So nobody deletes them here.
+        return False
+
+    @admin.display(description="Delete on request")
+    def erase_link(self, obj: Student) -> str:
+        if obj.pk is None:
+            return "-"
+        return format_html(
+            '<a href="{}">Delete this student and all their data…</a>',
+            reverse("student-erase", args=[obj.pk]),
+        )
 
 
 @admin.register(Enrollment, site=site)

@@ -1,8 +1,10 @@
-"""The audit log of a district's imports and exports: written once, read by district admins.
+"""The audit log of a district's imports, exports and privacy operations: written once, read by
+district admins.
 
-Every roster import (dry run or applied, succeeded or refused) and every export calls
-``audit_event_record``. Nothing in the product changes or deletes an audit row: there is no
-page, API or admin for that, and the model and its queryset refuse to (classrooms/models.py).
+Every roster import (dry run or applied, succeeded or refused), every export, every student
+erasure and every retention purge calls ``audit_event_record``. Nothing in the product changes
+or deletes an audit row: there is no page, API or admin for that, and the model and its
+queryset refuse to (classrooms/models.py).
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ def audit_event_record(
     succeeded: bool,
     message: str = "",
     result: Mapping[str, Any] | None = None,
+    actor_name: str | None = None,
 ) -> AuditEvent:
     """Add one row to ``district``'s audit log: who (``actor``; None for a server command), what
     (``kind`` and its ``parameters``, e.g. an export's filters), how many rows and the outcome.
+    ``actor_name`` names a run without an account other than the server operator (celery beat).
 
     The row is only ever added. Call it inside the transaction of the work it records when that
     work succeeds (both are kept or neither), and after the rollback when it fails.
@@ -47,7 +51,7 @@ def audit_event_record(
     event = AuditEvent(
         district=district,
         actor=actor,
-        actor_name=audit_actor_name(actor=actor)[:200],
+        actor_name=(actor_name or audit_actor_name(actor=actor))[:200],
         kind=kind,
         parameters=dict(parameters),
         row_count=max(row_count, 0),

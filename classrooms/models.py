@@ -422,6 +422,8 @@ class AuditKind(models.TextChoices):
     EXPORT_AGGREGATE_GROWTH = "export_aggregate_growth", "Export: aggregate growth"
     EXPORT_ONEROSTER_RESULTS = "export_oneroster_results", "Export: OneRoster results"
     EXPORT_DOWNLOAD = "export_download", "Export file downloaded"
+    STUDENT_ERASURE = "student_erasure", "Student deleted on request"
+    RETENTION_PURGE = "retention_purge", "Retention purge"
 
 
 class AuditOutcome(models.TextChoices):
@@ -432,8 +434,8 @@ class AuditOutcome(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    """One import or export of a district's data as it happened: who, when, what, how many rows,
-    and the outcome.
+    """One import, export or privacy operation (student erasure, retention purge) on a
+    district's data as it happened: who, when, what, how many rows, and the outcome.
 
     Rows are only ever added (classrooms/audit.py): no page, API or admin changes or deletes them,
     and the queryset and model refuse to. ``actor`` is empty when a server operator ran a

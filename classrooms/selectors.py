@@ -125,3 +125,17 @@ def classroom_roster(*, user: Any, classroom_id: int) -> tuple[Classroom, list[E
         .order_by("student__family_name", "student__given_name")
     )
     return classroom, enrollments
+
+
+def student_search(*, user: Any, district: District, query: str, limit: int = 25) -> list[Student]:
+    """Students of ``district`` that ``user`` may see whose SIS id is ``query`` or whose name
+    contains it (active or not), for the privacy page; nothing for an empty query."""
+    text = query.strip()
+    if not text:
+        return []
+    matches = Q(sis_id=text) | Q(family_name__icontains=text) | Q(given_name__icontains=text)
+    return list(
+        Student.objects.visible_to(user)
+        .filter(matches, district_id=district.pk)
+        .order_by("family_name", "given_name", "sis_id")[:limit]
+    )

@@ -169,6 +169,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.growth_rebuild_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Nightly, after the full rebuild: delete learner data past each district's retention period.
+    "retention-purge": {
+        "task": "classrooms.tasks.retention_purge_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 LOGGING = {

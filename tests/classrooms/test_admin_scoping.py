@@ -47,8 +47,9 @@ ADMIN_MODELS: dict[type[models.Model], Any] = {
     Score: lambda world: world.scores["b1"],
 }
 
-# Admins whose delete permission is refused to district admins for every row.
-NOBODY_BUT_SUPERUSERS_DELETES = {District, Score}
+# Admins whose delete permission is refused to district admins for every row (students are
+# deleted through the privacy page, which takes their data with them and audits it).
+NOBODY_BUT_SUPERUSERS_DELETES = {District, Score, Student}
 
 
 def model_name(model: type[models.Model]) -> str:
