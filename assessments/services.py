@@ -9,6 +9,7 @@ is all or nothing, and every change leaves a ScoreChange row in the same transac
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -410,12 +411,9 @@ CellVersions = dict[tuple[int, int], int]
 # row that meets a row committed meanwhile is skipped (DO NOTHING) and reported back as lost.
 _WRITE_SQL = """
 WITH input AS (
-    SELECT * FROM unnest(
-        %(student_ids)s::bigint[], %(assessment_skill_ids)s::bigint[], %(actions)s::text[],
-        %(statuses)s::text[], %(points)s::numeric[], %(versions)s::int[],
-        %(old_statuses)s::text[], %(old_points)s::numeric[]
-    ) AS i(student_id, assessment_skill_id, action, status, points, version, old_status,
-           old_points)
+    SELECT * FROM jsonb_to_recordset(%(cells)s::jsonb)
+        AS i(student_id bigint, assessment_skill_id bigint, action text, status text,
+             points numeric, version int, old_status text, old_points numeric)
 ),
 cleared AS (
     DELETE FROM assessments_score s
@@ -474,24 +472,39 @@ def _write_postgresql(
     now: datetime,
     request_key: str,
 ) -> CellVersions:
-    """Every change and its history in one round trip (PERFORMANCE.md: a set-based write)."""
+    """Every change and its history in one round trip (PERFORMANCE.md: a set-based write).
+
+    The cells travel as one JSON document: quoting eight arrays element by element took more
+    of the request's time than PostgreSQL took to write them.
+    """
+    cells = [
+        {
+            "student_id": write.student_id,
+            "assessment_skill_id": write.assessment_skill_id,
+            "action": write.action,
+            "status": write.new.status,
+            "points": _decimal_text(write.new.points),
+            "version": write.version,
+            "old_status": write.old.status,
+            "old_points": _decimal_text(write.old.points),
+        }
+        for write in writes
+    ]
     parameters = {
         "classroom_unit_id": classroom_unit_id,
         "actor_id": actor_id,
         "now": now,
         "request_key": request_key,
-        "student_ids": [write.student_id for write in writes],
-        "assessment_skill_ids": [write.assessment_skill_id for write in writes],
-        "actions": [write.action for write in writes],
-        "statuses": [write.new.status for write in writes],
-        "points": [write.new.points for write in writes],
-        "versions": [write.version for write in writes],
-        "old_statuses": [write.old.status for write in writes],
-        "old_points": [write.old.points for write in writes],
+        "cells": json.dumps(cells),
     }
     with connection.cursor() as cursor:
         cursor.execute(_WRITE_SQL, parameters)
         return {(student_id, skill_id): version for student_id, skill_id, version in cursor}
+
+
+def _decimal_text(points: Decimal | None) -> str | None:
+    """Points as exact text for JSON (PostgreSQL reads "3.50" into numeric without rounding)."""
+    return None if points is None else str(points)
 
 
 def _write_portable(
