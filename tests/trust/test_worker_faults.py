@@ -57,7 +57,7 @@ from django.utils import timezone
 from assessments import exports
 from assessments.models import ExportJob, ExportStatus, Score
 from assessments.services import ScoreEntry, scores_save
-from assessments.tasks import export_csv_task
+from assessments.tasks import EXPORT_MAX_RETRIES, export_csv_task
 from classrooms.models import AuditEvent
 from config.celery import app as celery_app
 from reports import services
@@ -74,7 +74,10 @@ from tests.reports.builders import GrowthWorld, growth_world, students_snapshot,
 from tests.services import unavailable
 from units.models import ClassroomUnit
 
-VISIBILITY_TIMEOUT = 4  # seconds a dead worker's message waits before it is delivered again
+# Seconds a dead worker's message waits before it is delivered again: longer than any task or
+# countdown here takes, or a live worker's message would be delivered twice (harmless, as the
+# tasks are idempotent, but it would blur the counts below).
+VISIBILITY_TIMEOUT = 6
 PAUSE_SECONDS = 0.6  # each build statement and export checkpoint sleeps this long
 # (what is killed, in the middle of what), in the order the work is queued.
 KILLS = (
@@ -618,6 +621,13 @@ def test_killed_workers_lose_nothing_double_nothing_and_give_up_visibly(
         celery_app.conf.task_always_eager = was_eager
         celery_app.conf.task_default_queue = default_queue
         faults.remove()
+        # What the stopped worker handed back (countdowns not yet due) goes with its queue.
+        with celery_app.connection_for_write() as broker_connection:
+            broker_connection.default_channel.client.delete(
+                queue_name,
+                f"_kombu.binding.{queue_name}",
+                f"_kombu.binding_permanent.{queue_name}",
+            )
     elapsed = time.monotonic() - started
 
     # The kills landed in the middle of both kinds of work, both ways.
@@ -654,12 +664,12 @@ def test_killed_workers_lose_nothing_double_nothing_and_give_up_visibly(
     # 3. The export the database always refused stopped after its retries, failed, and says so.
     refused_job.refresh_from_db()
     assert refused_job.status == ExportStatus.FAILED
-    assert refused_job.attempts == 4  # the first try and three retries
+    assert refused_job.attempts == EXPORT_MAX_RETRIES + 1  # the first try and its retries
     assert "Gave up after retries" in refused_job.message
     client = Client()
     client.force_login(admin)
     page = client.get(reverse("export-job", args=[refused_job.pk])).content.decode()
-    assert "The export failed." in page and "Gave up after retries" in page
+    assert "The export failed." in page and refused_job.message in page
 
     # 4. So did the rebuild the database always refused; the report page says the update failed.
     build = GrowthBuild.objects.all_schools().get(classroom_unit=poisoned_unit)
@@ -686,6 +696,13 @@ def test_killed_workers_lose_nothing_double_nothing_and_give_up_visibly(
         and message["decoded_body"][0] == [poisoned_unit.pk]
     }
     assert poisoned_tries == set(range(GROWTH_MAX_RETRIES + 1)), "bounded retries, then stop"
+    refused_tries = {
+        message["headers"]["retries"]
+        for message in messages
+        if message["headers"]["task"] == "assessments.tasks.export_csv_task"
+        and message["decoded_body"][0] == [refused_job.pk]
+    }
+    assert refused_tries == set(range(EXPORT_MAX_RETRIES + 1)), "bounded retries, then stop"
     allowed_ids = {
         "reports.tasks.classroom_unit_growth_rebuild_task": {
             classroom_unit.pk for classroom_unit in [*world.classroom_units.values(), poisoned_unit]
