@@ -35,7 +35,9 @@ import logging
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -44,7 +46,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import (
     Case,
     CharField,
@@ -90,6 +99,14 @@ DEFAULT_ASYNC_ROWS = 200_000
 DEFAULT_TTL_HOURS = 24
 # A job writes this many classroom units per transaction and saves its progress after each.
 DEFAULT_JOB_BATCH_CLASSROOM_UNITS = 200
+# A job is started at most this many times, whatever stopped the earlier starts (a transient
+# error, retried, or a worker that died while writing it), so a job that kills its worker every
+# time ends failed instead of coming back for ever.
+EXPORT_MAX_ATTEMPTS = 6
+# pg_try_advisory_lock(namespace, job id): held by the one worker writing the job; a claim
+# waits this long for the lock of a worker that died to go with its connection.
+EXPORT_CLAIM_WAIT_SECONDS = 15
+_JOB_LOCK_NAMESPACE = 0x6578  # "ex"
 # Errors worth another try: the database went away or refused for a moment.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 
@@ -1162,6 +1179,132 @@ def export_job_run(*, job_id: int) -> ExportJob:
             job=job,
         )
     return job
+
+
+class ExportClaim(StrEnum):
+    """What ``export_job_claim`` found: the job is this worker's to write, finished (or gone),
+    or held by another worker still connected to the database."""
+
+    CLAIMED = "claimed"
+    DONE = "done"
+    BUSY = "busy"
+
+
+@contextmanager
+def export_job_claim(*, job_id: int) -> Iterator[ExportClaim]:
+    """Claim a job for the worker running the block.
+
+    One worker at a time writes a job: on PostgreSQL the claimer holds a session advisory lock
+    on the job until the block ends, which the server drops by itself when a worker dies (its
+    connection closes, noticed once the backend's current statement ends; the claim waits up to
+    EXPORT_CLAIM_WAIT_SECONDS for that, then answers BUSY). Holding it, the worker moves the job
+    to running from pending, or from running: a running job whose lock nobody holds was being
+    written by a worker that died, and its message came back (acks late). Whatever such a
+    worker left of the job's file is removed. A job that succeeded or failed is DONE, and a job
+    already started EXPORT_MAX_ATTEMPTS times fails with the reason instead of starting again.
+    """
+    if not _job_lock(job_id):
+        yield ExportClaim.BUSY
+        return
+    try:
+        claimed = (
+            _jobs()
+            .filter(id=job_id, status__in=[ExportStatus.PENDING, ExportStatus.RUNNING])
+            .update(
+                status=ExportStatus.RUNNING,
+                started_at=timezone.now(),
+                attempts=F("attempts") + 1,
+                rows_written=0,
+            )
+        )
+        if not claimed:
+            yield ExportClaim.DONE
+            return
+        job = _jobs().only("pk", "district_id", "attempts").get(pk=job_id)
+        _job_files_remove(job)
+        if job.attempts > EXPORT_MAX_ATTEMPTS:
+            export_job_fail(
+                job_id=job_id,
+                message=(
+                    f"The export was started {EXPORT_MAX_ATTEMPTS} times without finishing "
+                    "(the worker writing it stopped each time). Try a smaller export, or ask an "
+                    "administrator to check the background worker."
+                ),
+            )
+            yield ExportClaim.DONE
+            return
+        yield ExportClaim.CLAIMED
+    finally:
+        _job_unlock(job_id)
+
+
+def _job_lock(job_id: int) -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite runs tasks inline, in the process that queued them
+    deadline = time.monotonic() + EXPORT_CLAIM_WAIT_SECONDS
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_JOB_LOCK_NAMESPACE, job_id])
+            if cursor.fetchone()[0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+
+
+def _job_unlock(job_id: int) -> None:
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_JOB_LOCK_NAMESPACE, job_id])
+    except DatabaseError:
+        # The connection is gone, and the lock went with it.
+        logger.warning("Export job %s: the connection holding its lock was lost", job_id)
+
+
+def _job_files_remove(job: ExportJob) -> None:
+    """Remove every file of a job that has not succeeded: what an interrupted run left, whole
+    or partly written (a succeeded job's file name is recorded; these are not)."""
+    directory = export_directory() / str(job.district_id)
+    for path in directory.glob(f"{job.pk}-*"):
+        _remove(path)
+
+
+class ExportAttempt(StrEnum):
+    """How one delivery of a job's task ended: the job succeeded or failed, nothing was to be
+    done, the job is being written by another worker (look again later), or a transient error
+    asks for a retry."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    BUSY = "busy"
+    RETRY = "retry"
+
+
+def export_job_attempt(*, job_id: int, may_retry: bool) -> ExportAttempt:
+    """One delivery of a job's task: claim the job (``export_job_claim``) and write it.
+
+    A transient database error, while claiming or writing, asks for a retry (``RETRY``, the job
+    put back to pending) when ``may_retry``, and otherwise fails the job with the reason.
+    """
+    try:
+        with export_job_claim(job_id=job_id) as claim:
+            if claim == ExportClaim.DONE:
+                return ExportAttempt.SKIPPED
+            if claim == ExportClaim.BUSY:
+                return ExportAttempt.BUSY
+            return ExportAttempt(export_job_run(job_id=job_id).status)
+    except TRANSIENT_ERRORS as error:
+        reason = f"The database was unavailable ({type(error).__name__})."
+        if not connection.in_atomic_block:  # inline in a caller's transaction: keep it
+            close_old_connections()  # a lost connection is opened again
+    if may_retry:
+        export_job_release(job_id=job_id, message=f"{reason} Trying again.")
+        return ExportAttempt.RETRY
+    job = export_job_fail(job_id=job_id, message=f"{reason} Gave up after retries.")
+    return ExportAttempt(job.status)
 
 
 def export_job_release(*, job_id: int, message: str) -> None:

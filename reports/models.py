@@ -35,6 +35,11 @@ class GrowthBuild(models.Model):
     ``stale_since`` is set by the first score change after a build (a rebuild is then queued) and
     cleared by the rebuild, which also refreshes the school and district roll-ups;
     ``last_change_at`` is the latest score change.
+
+    ``failed_at`` and ``failure_message`` record that the task updating these rows gave up (its
+    retries ran out, or the error was not worth retrying): the rows are still those of
+    ``built_at`` and the report pages say the update failed. A build started after the failure
+    clears them.
     """
 
     classroom_unit = models.OneToOneField(
@@ -43,6 +48,8 @@ class GrowthBuild(models.Model):
     built_at = models.DateTimeField(null=True, blank=True)
     stale_since = models.DateTimeField(null=True, blank=True)
     last_change_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_message = models.TextField(blank=True)
 
     objects = GrowthBuildQuerySet.as_manager()
 

@@ -215,25 +215,53 @@ def _chart_or_none(
 
 @dataclass(frozen=True)
 class BuildStatus:
-    """When the shown rows were built, and whether a score change is waiting to be built."""
+    """When the shown rows were built, whether a score change is waiting to be built, and
+    whether the update of some classroom units failed (their rows are those last built)."""
 
     built_at: datetime | None
     pending_count: int
     pending_since: datetime | None
+    failed_count: int = 0
+    failed_at: datetime | None = None
+    failure_message: str = ""
 
     @property
     def is_pending(self) -> bool:
         return self.pending_count > 0
 
+    @property
+    def is_failed(self) -> bool:
+        return self.failed_count > 0
+
+
+def _has_failed(build: GrowthBuild) -> bool:
+    """A recorded failure counts until a build started after it."""
+    if build.failed_at is None:
+        return False
+    return build.built_at is None or build.built_at < build.failed_at
+
+
+def _failed_at(build: GrowthBuild) -> datetime:
+    assert build.failed_at is not None  # noqa: S101 - only failed builds are sorted by it
+    return build.failed_at
+
 
 def _build_status(builds: Iterable[GrowthBuild]) -> BuildStatus:
     builds = list(builds)
     built = [build.built_at for build in builds if build.built_at is not None]
-    pending = [build.stale_since for build in builds if build.stale_since is not None]
+    failed = sorted((build for build in builds if _has_failed(build)), key=_failed_at)
+    pending = [
+        build.stale_since
+        for build in builds
+        if build.stale_since is not None and not _has_failed(build)
+    ]
     return BuildStatus(
         built_at=max(built) if built else None,
         pending_count=len(pending),
         pending_since=min(pending) if pending else None,
+        failed_count=len(failed),
+        failed_at=failed[-1].failed_at if failed else None,
+        failure_message=failed[-1].failure_message if failed else "",
     )
 
 

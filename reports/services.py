@@ -381,3 +381,34 @@ def _student_growth_row(
         post_skill_percentages=dict(result.post_skill_percentages),
         trajectory=[[point.week, point.percentage] for point in result.trajectory],
     )
+
+
+def growth_build_outcome_record(
+    *, failure: str = "", classroom_unit_id: int | None = None, district_id: int | None = None
+) -> int:
+    """Record how a growth task ended for the builds it was updating: one classroom unit's, or
+    a district's (neither: every district's).
+
+    With ``failure`` (the reason, once the task has given up), the classroom unit's build, or the
+    district's builds still waiting for their update, are marked failed now; the report pages
+    then say the update failed instead of leaving it pending. Without it (the task succeeded),
+    failures that a later build has superseded (``built_at`` after ``failed_at``) are cleared.
+    Returns the number of builds changed.
+    """
+    from django.db.models import F  # here, so this function is all this change adds to the module
+
+    # cross-tenant: a task's outcome for the builds it covered; nothing is read out of them.
+    builds = GrowthBuild.objects.all_schools()
+    if classroom_unit_id is not None:
+        builds = builds.filter(classroom_unit_id=classroom_unit_id)
+    elif district_id is not None:
+        builds = builds.filter(classroom_unit__classroom__school__district_id=district_id)
+    if not failure:
+        return builds.filter(failed_at__lte=F("built_at")).update(
+            failed_at=None, failure_message=""
+        )
+    if classroom_unit_id is None:
+        builds = builds.filter(stale_since__isnull=False)
+    elif ClassroomUnit.objects.all_schools().filter(pk=classroom_unit_id).exists():
+        GrowthBuild.objects.get_or_create(classroom_unit_id=classroom_unit_id)
+    return builds.update(failed_at=timezone.now(), failure_message=failure)

@@ -1,36 +1,94 @@
-"""Celery tasks for growth rows. Tasks take ids, and call one service."""
+"""Celery tasks for growth rows. Tasks take ids, and call one service.
+
+A task that gives up (its retries after database errors ran out, or an error not worth
+retrying) records the failure on the builds it was updating, so the report pages say the update
+failed rather than pending for ever; a task that succeeds clears the failures it superseded.
+A worker that dies mid-build loses nothing: each build is one transaction, and the message comes
+back (acks late) to be built again.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import OperationalError
+import inspect
+import logging
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import DatabaseError, OperationalError, close_old_connections, connection
 
 from reports import services
 
+logger = logging.getLogger(__name__)
+
+GROWTH_MAX_RETRIES = 3
+
+
+class GrowthTask(Task):  # type: ignore[misc]
+    """A growth task whose final failure is recorded on the builds it covers (the task's own
+    ``classroom_unit_id`` or ``district_id`` argument; neither: every district)."""
+
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
+        scope = _scope(self, args, kwargs)
+        reason = f"The rebuild failed ({type(exc).__name__})"
+        if isinstance(exc, OperationalError):
+            reason += f" after {self.max_retries} retries"
+        try:
+            if not connection.in_atomic_block:  # inline in a caller's transaction: keep it
+                close_old_connections()  # the error may have broken this worker's connection
+            services.growth_build_outcome_record(failure=f"{reason}.", **scope)
+        except DatabaseError:
+            logger.exception("Could not record the failed growth rebuild %s", scope)
+
+
+def _scope(task: Task, args: Any, kwargs: Any) -> dict[str, Any]:
+    """The ids the task was called with, by name (classroom_unit_id or district_id)."""
+    return dict(inspect.signature(task.run).bind(*args, **kwargs).arguments)
+
 
 @shared_task(
+    base=GrowthTask,
     acks_late=True,
     autoretry_for=(OperationalError,),
-    max_retries=3,
+    max_retries=GROWTH_MAX_RETRIES,
     retry_backoff=True,
 )
 def classroom_unit_growth_rebuild_task(classroom_unit_id: int) -> int:
     """Rebuild one classroom unit's student growth and its school and district roll-ups;
     idempotent (rows are replaced whole)."""
-    return services.classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit_id)
+    written = services.classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit_id)
+    services.growth_build_outcome_record(classroom_unit_id=classroom_unit_id)
+    return written
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+@shared_task(
+    base=GrowthTask,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    max_retries=GROWTH_MAX_RETRIES,
+    retry_backoff=True,
+)
 def growth_rebuild_stale_task() -> int:
     """Periodic (celery beat): rebuild whatever is still marked stale."""
-    return services.growth_rebuild_stale()
+    rebuilt = services.growth_rebuild_stale()
+    services.growth_build_outcome_record()
+    return rebuilt
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)
+@shared_task(
+    base=GrowthTask,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    max_retries=GROWTH_MAX_RETRIES,
+    retry_backoff=True,
+)
 def growth_rebuild_task(district_id: int | None = None) -> list[dict[str, object]]:
     """Periodic (celery beat): the set-based full rebuild of one district or all, in one task
     (never one task per classroom). Returns, per district, when it was built and what it wrote.
     """
+    results = services.growth_rebuild(district_id=district_id)
+    services.growth_build_outcome_record(district_id=district_id)
     return [
         {
             "district_id": result.district_id,
@@ -39,5 +97,5 @@ def growth_rebuild_task(district_id: int | None = None) -> list[dict[str, object
             "student_rows": result.student_rows,
             "summary_rows": result.summary_rows,
         }
-        for result in services.growth_rebuild(district_id=district_id)
+        for result in results
     ]

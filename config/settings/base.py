@@ -143,6 +143,15 @@ CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == ""
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# With acks late, the message of a task whose worker died (the whole machine, not only a pool
+# process) stays unacknowledged in Redis; it is delivered again once it has been so for
+# CELERY_VISIBILITY_TIMEOUT seconds, which must exceed the longest task plus its countdown.
+# Workers look for such messages every CELERY_UNACKED_RESTORE_INTERVAL seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -152,6 +161,8 @@ CELERY_TIMEZONE = TIME_ZONE
 THINSLICE_EXPORT_DIR = env_str("THINSLICE_EXPORT_DIR", str(BASE_DIR / "exports"))
 THINSLICE_EXPORT_ASYNC_ROWS = env_int("THINSLICE_EXPORT_ASYNC_ROWS", 200_000)
 THINSLICE_EXPORT_TTL_HOURS = env_int("THINSLICE_EXPORT_TTL_HOURS", 24)
+# A job that met a transient database error is tried again after this, doubling each time.
+THINSLICE_EXPORT_RETRY_SECONDS = float(env_str("THINSLICE_EXPORT_RETRY_SECONDS", "5"))
 
 # A burst of score changes to one class is rebuilt once, this many seconds after the first.
 THINSLICE_GROWTH_DEBOUNCE_SECONDS = float(env_str("THINSLICE_GROWTH_DEBOUNCE_SECONDS", "5"))
