@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from assessments.models import Score
@@ -105,8 +106,9 @@ def classroom_unit_growth_mark_stale(*, classroom_unit_id: int) -> bool:
 # Every score save ends here, so it is one round trip: the first change since the last build
 # sets stale_since to this change's time, which is how it knows to queue the rebuild.
 _MARK_STALE_SQL = """
-    INSERT INTO reports_growthbuild (classroom_unit_id, last_change_at, stale_since)
-    VALUES (%(classroom_unit_id)s, %(now)s, %(now)s)
+    INSERT INTO reports_growthbuild (classroom_unit_id, last_change_at, stale_since,
+                                     failure_message)
+    VALUES (%(classroom_unit_id)s, %(now)s, %(now)s, '')
     ON CONFLICT (classroom_unit_id) DO UPDATE
     SET last_change_at = EXCLUDED.last_change_at,
         stale_since = coalesce(reports_growthbuild.stale_since, EXCLUDED.stale_since)
@@ -395,8 +397,6 @@ def growth_build_outcome_record(
     failures that a later build has superseded (``built_at`` after ``failed_at``) are cleared.
     Returns the number of builds changed.
     """
-    from django.db.models import F  # here, so this function is all this change adds to the module
-
     # cross-tenant: a task's outcome for the builds it covered; nothing is read out of them.
     builds = GrowthBuild.objects.all_schools()
     if classroom_unit_id is not None:
