@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -205,3 +206,19 @@ class ScoreFactory(factory.django.DjangoModelFactory):
     status = ScoreStatus.SCORED
     points = Decimal("3")
     entered_at = factory.LazyFunction(timezone.now)
+
+
+def make_taught_class(size: int) -> tuple[Any, ClassroomUnit, Any, list[Student]]:
+    """A new district's classroom with its teacher, ``size`` enrolled students and a unit in
+    progress; returns (teacher, classroom unit, its pre-assessment, students)."""
+    district = DistrictFactory()
+    unit = make_unit(district)
+    classroom = ClassroomFactory(school__district=district)
+    teacher = UserFactory(district=district)
+    classroom.teachers.add(teacher)
+    classroom_unit = ClassroomUnitFactory(classroom=classroom, unit=unit)
+    students = [
+        EnrollmentFactory(classroom=classroom, student__district=district).student
+        for _ in range(size)
+    ]
+    return teacher, classroom_unit, unit.assessments.get(kind="pre"), students

@@ -120,25 +120,10 @@ def test_malformed_body_is_a_clear_400(world):
 
 
 def _request_queries(size: int) -> int:
-    district = factories.DistrictFactory()
-    unit = factories.make_unit(district)
-    classroom = factories.ClassroomFactory(school__district=district)
-    teacher = factories.UserFactory(district=district)
-    classroom.teachers.add(teacher)
-    classroom_unit = factories.ClassroomUnitFactory(classroom=classroom, unit=unit)
-    students = [
-        factories.EnrollmentFactory(classroom=classroom, student__district=district).student
-        for _ in range(size)
-    ]
+    teacher, classroom_unit, pre, students = factories.make_taught_class(size)
     client = _client(teacher)
-    payload = {
-        "scores": [
-            {"student": s.pk, "skill": code, "value": "1"} for s in students for code in "AB"
-        ]
-    }
-    pre = unit.assessments.get(kind="pre")
     with CaptureQueriesContext(connection) as captured:
-        response = client.post(_url(classroom_unit, pre), payload, format="json")
+        response = client.post(_url(classroom_unit, pre), _payload(students, "1"), format="json")
     assert response.status_code == 200
     return sum(1 for q in captured.captured_queries if "SAVEPOINT" not in q["sql"])
 
@@ -204,17 +189,7 @@ def test_the_fast_body_reader_agrees_with_the_documented_serializers(body):
 
 
 def _class_of(size: int):
-    district = factories.DistrictFactory()
-    unit = factories.make_unit(district)
-    classroom = factories.ClassroomFactory(school__district=district)
-    teacher = factories.UserFactory(district=district)
-    classroom.teachers.add(teacher)
-    classroom_unit = factories.ClassroomUnitFactory(classroom=classroom, unit=unit)
-    students = [
-        factories.EnrollmentFactory(classroom=classroom, student__district=district).student
-        for _ in range(size)
-    ]
-    return teacher, classroom_unit, unit.assessments.get(kind="pre"), students
+    return factories.make_taught_class(size)
 
 
 def _payload(students, value: str) -> dict:

@@ -18,18 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _class(size: int):
-    district = factories.DistrictFactory()
-    unit = factories.make_unit(district)
-    classroom = factories.ClassroomFactory(school__district=district)
-    teacher = factories.UserFactory(district=district)
-    classroom.teachers.add(teacher)
-    classroom_unit = factories.ClassroomUnitFactory(classroom=classroom, unit=unit)
-    students = [
-        factories.EnrollmentFactory(classroom=classroom, student__district=district).student
-        for _ in range(size)
-    ]
-    pre = unit.assessments.get(kind="pre")
-    return teacher, classroom_unit, pre, students
+    return factories.make_taught_class(size)
 
 
 def _whole_class(students, value="3"):
