@@ -4,6 +4,10 @@ from rest_framework import serializers
 
 from assessments.models import Score
 
+# The largest id a row can have (a 64-bit primary key): a bigger number names no student, and the
+# database would refuse to compare with it instead of finding nothing.
+MAX_ID = 2**63 - 1
+
 
 class ScoreOutputSerializer(serializers.ModelSerializer):
     assessment = serializers.IntegerField(source="assessment_skill.assessment_id")
@@ -30,7 +34,7 @@ class ScoreOutputSerializer(serializers.ModelSerializer):
 
 
 class ScoreEntryInputSerializer(serializers.Serializer):
-    student = serializers.IntegerField(help_text="Student id.")
+    student = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Student id.")
     skill = serializers.CharField(max_length=40, help_text="Skill code the assessment measures.")
     value = serializers.CharField(
         allow_blank=True,
@@ -46,7 +50,7 @@ class ScoreEntryInputSerializer(serializers.Serializer):
 
 class ScoreBulkInputSerializer(serializers.Serializer):
     scores = serializers.ListField(
-        child=ScoreEntryInputSerializer(), allow_empty=False, max_length=5000
+        child=ScoreEntryInputSerializer(), allow_empty=False, min_length=1, max_length=5000
     )
 
 
