@@ -197,7 +197,8 @@ def _scores_save(
     existing = {
         (student_id, assessment_skill_id): StoredScore(*stored)
         for student_id, assessment_skill_id, *stored in Score.objects.select_for_update()
-        .order_by()
+        # One lock order for every save, so two saves of the same cells wait, never deadlock.
+        .order_by("pk")
         .filter(
             classroom_unit=classroom_unit,
             assessment_skill__in=[m.pk for m in measured.values()],
@@ -446,6 +447,7 @@ added AS (
                        AND h.assessment_skill_id = i.assessment_skill_id), 0) + 1
     FROM input i
     WHERE i.action = 'add'
+    ORDER BY i.student_id, i.assessment_skill_id
     ON CONFLICT (classroom_unit_id, student_id, assessment_skill_id) DO NOTHING
     RETURNING student_id, assessment_skill_id, version
 ),

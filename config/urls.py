@@ -15,6 +15,8 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("docs/", api_docs_view, name="api-docs"),
 ]
 
+handler404 = "config.api.not_found"
+
 urlpatterns = [
     path("admin/", setup_admin.urls),
     path("api/", include(api_patterns)),

@@ -32,6 +32,8 @@ from classrooms.models import AcademicYear, School
 from classrooms.scoped_views import ScopedViewSet
 from units.models import Unit
 
+FILE = "The file: CSV, or for OneRoster results a zip of CSV files."
+
 
 class ExportInputSerializer(serializers.Serializer):
     """Which export and which rows; the ids must be ones the caller may see."""
@@ -128,8 +130,9 @@ class ExportCreateView(APIView):
     @extend_schema(
         request=ExportInputSerializer,
         responses={
-            200: OpenApiResponse(OpenApiTypes.BINARY, description="The CSV (or zip) file."),
-            202: ExportJobOutputSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description=FILE),
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description=FILE),
+            (202, "application/json"): ExportJobOutputSerializer,
         },
     )
     def post(self, request: Request) -> Any:
@@ -164,7 +167,8 @@ class ExportJobDownloadView(APIView):
 
     @extend_schema(
         responses={
-            200: OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description=FILE),
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description=FILE),
             409: OpenApiResponse(description="Not ready yet, or failed."),
             410: OpenApiResponse(description="Expired."),
         }

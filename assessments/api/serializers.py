@@ -7,6 +7,10 @@ from rest_framework import serializers
 from assessments.models import Score
 from assessments.services import SaveResult, ScoreEntry
 
+# The largest id a row can have (a 64-bit primary key): a bigger number names no student, and the
+# database would refuse to compare with it instead of finding nothing.
+MAX_ID = 2**63 - 1
+
 
 class ScoreOutputSerializer(serializers.ModelSerializer):
     assessment = serializers.IntegerField(source="assessment_skill.assessment_id")
@@ -33,7 +37,7 @@ class ScoreOutputSerializer(serializers.ModelSerializer):
 
 
 class ScoreEntryInputSerializer(serializers.Serializer):
-    student = serializers.IntegerField(help_text="Student id.")
+    student = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Student id.")
     skill = serializers.CharField(max_length=40, help_text="Skill code the assessment measures.")
     value = serializers.CharField(
         allow_blank=True,
@@ -49,7 +53,7 @@ class ScoreEntryInputSerializer(serializers.Serializer):
 
 class ScoreBulkInputSerializer(serializers.Serializer):
     scores = serializers.ListField(
-        child=ScoreEntryInputSerializer(), allow_empty=False, max_length=5000
+        child=ScoreEntryInputSerializer(), allow_empty=False, min_length=1, max_length=5000
     )
 
 
@@ -125,7 +129,7 @@ def _entry_parse(row: Any) -> tuple[ScoreEntry | None, dict[str, list[str]] | li
         message = f"Invalid data. Expected a dictionary, but got {_type(row)}."
         return None, {"non_field_errors": [message]}
     errors: dict[str, list[str]] = {}
-    student = _integer(row, "student", errors, required=True)
+    student = _integer(row, "student", errors, required=True, bounds=(1, MAX_ID))
     skill = _string(row, "skill", errors, allow_blank=False)
     value = _string(row, "value", errors, allow_blank=True)
     version = _integer(row, "version", errors, required=False)
@@ -134,7 +138,14 @@ def _entry_parse(row: Any) -> tuple[ScoreEntry | None, dict[str, list[str]] | li
     return ScoreEntry(student, skill, value, version), errors
 
 
-def _integer(row: dict, name: str, errors: dict[str, list[str]], *, required: bool) -> int | None:
+def _integer(
+    row: dict,
+    name: str,
+    errors: dict[str, list[str]],
+    *,
+    required: bool,
+    bounds: tuple[int, int] | None = None,
+) -> int | None:
     if name not in row:
         if required:
             errors[name] = ["This field is required."]
@@ -148,12 +159,20 @@ def _integer(row: dict, name: str, errors: dict[str, list[str]], *, required: bo
         errors[name] = ["A valid integer is required."]
         return None
     if isinstance(raw, int):
-        return raw
-    try:
-        return serializers.IntegerField().to_internal_value(raw)  # "12", 12.0: DRF's own rules
-    except serializers.ValidationError as invalid:
-        errors[name] = [str(message) for message in invalid.detail]
+        number = raw
+    else:
+        try:
+            number = serializers.IntegerField().to_internal_value(raw)  # "12", 12.0: DRF's rules
+        except serializers.ValidationError as invalid:
+            errors[name] = [str(message) for message in invalid.detail]
+            return None
+    if bounds is not None and number < bounds[0]:
+        errors[name] = [f"Ensure this value is greater than or equal to {bounds[0]}."]
         return None
+    if bounds is not None and number > bounds[1]:
+        errors[name] = [f"Ensure this value is less than or equal to {bounds[1]}."]
+        return None
+    return number
 
 
 def _string(row: dict, name: str, errors: dict[str, list[str]], *, allow_blank: bool) -> str | None:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, mixins, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,15 +29,33 @@ from assessments.services import SaveResult, scores_save
 from classrooms.scoped_views import ScopedViewSet
 from units.models import Assessment, ClassroomUnit
 
+CLASSROOM_UNIT_FILTER = serializers.IntegerField()
 
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "classroom_unit",
+                OpenApiTypes.INT,
+                description="Only the scores of this classroom unit.",
+            )
+        ]
+    )
+)
 class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     model = Score
     serializer_class = ScoreOutputSerializer
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
-        classroom_unit = self.request.query_params.get("classroom_unit", "")
-        if classroom_unit.isdigit():
-            queryset = queryset.filter(classroom_unit_id=int(classroom_unit))
+        classroom_unit = self.request.query_params.get("classroom_unit")
+        if classroom_unit is not None:
+            # Not a number is a 400, not every score: a typo must not widen the answer.
+            try:
+                classroom_unit_id = CLASSROOM_UNIT_FILTER.run_validation(classroom_unit)
+            except ValidationError as invalid:
+                raise ValidationError({"classroom_unit": invalid.detail}) from None
+            queryset = queryset.filter(classroom_unit_id=classroom_unit_id)
         return queryset.select_related("assessment_skill__skill")
 
 

@@ -150,6 +150,8 @@ BODIES = [
     {"rows": []},
     ["scores"],
     {"scores": [{"student": 1, "skill": "A", "value": "1"}] * 5001},
+    {"scores": [{"student": 0, "skill": "A", "value": "1"}, {"student": "-5", "skill": "A"}]},
+    {"scores": [{"student": 2**64, "skill": "A", "value": "1", "version": 2**40}]},
 ]
 
 
