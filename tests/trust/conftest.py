@@ -143,6 +143,10 @@ def district_marker(district: str) -> str:
     return f"District {district.upper()} Q"
 
 
+def audit_marker(district: str) -> str:
+    return f"Audit {district.upper()} Q"
+
+
 def build_trust_world(export_dir: Path) -> TrustWorld:
     world = TrustWorld(export_dir=export_dir)
     for district_key in DISTRICTS:
@@ -282,7 +286,7 @@ def _build_district(world: TrustWorld, d: str) -> None:
         actor_name=f"Admin {d.upper()}",
         kind="roster_import",
         outcome="succeeded",
-        message=f"Audit {d.upper()} Q",
+        message=audit_marker(d),
     )
     world.add(f"{d}:audit", event, d, "audit", "*")
 
