@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -187,20 +186,10 @@ def changed_tables(before: dict[str, tuple[int, str]], after: dict[str, tuple[in
 # Rows a response shows
 # ---------------------------------------------------------------------------------------------
 
-_ID_LINK = r"{prefix}(\d+)/"
-
 
 def linked_ids(text: str, prefix: str) -> set[int]:
     """Ids in links like ``/reports/schools/12/`` found in a page (``prefix`` up to the id)."""
     return {int(found) for found in re.findall(re.escape(prefix) + r"(\d+)/", text)}
-
-
-def shown_markers(text: str, markers: Iterable[str]) -> list[str]:
-    return [marker for marker in markers if marker in text]
-
-
-def response_text(response: HttpResponseBase, body: bytes) -> str:
-    return body.decode("utf-8", errors="replace")
 
 
 def json_ids(body: Any) -> set[int]:

@@ -93,6 +93,7 @@ def markers(world: TrustWorld) -> list[tuple[str, Thing]]:
 class Tally:
     requests: int = 0
     by_route: Counter = field(default_factory=Counter)
+    by_kind: Counter = field(default_factory=Counter)
     seconds: Counter = field(default_factory=Counter)
     allowed: int = 0
     denied: int = 0
@@ -145,6 +146,7 @@ def run_probe(
     where = f"{user_key} {probe.method.upper()} {probe.path} ({probe.route}, {probe.probe})"
     tally.requests += 1
     tally.by_route[probe.route] += 1
+    tally.by_kind[probe.probe] += 1
     started = time.perf_counter()
     # Signing out or changing a password gives the client another session, which the rollback
     # below removes: the client keeps the session it had.
@@ -235,13 +237,17 @@ def _check_leaks(
 
 
 def figures_line(tally: Tally, list_pairs: int, list_disagreements: int) -> str:
+    kinds = tally.by_kind
     return (
-        f"authorization matrix: {tally.requests} requests over {len(tally.by_route)} routes, "
+        f"authorization matrix: {tally.requests} requests over {len(tally.by_route)} routes "
+        f"({kinds['list']} lists, {kinds['direct']} objects by id, {kinds['body']} with other "
+        f"rows' ids in the body or query, {kinds['page']} pages) as {len(user_keys())} "
+        "callers, "
         f"{len(tally.mismatches)} mismatches, {len(tally.cross_district)} cross-district "
         f"successes, {len(tally.denied_changes)} database changes by {tally.denied} denied "
         f"requests ({tally.denied_with_write_statements} of them issued a write statement), "
         f"{len(tally.leaks)} leaks, {len(tally.server_errors)} server errors, "
-        f"{list_pairs} user-object pairs with {list_disagreements} list/detail disagreements "
+        f"{list_pairs} person-row pairs with {list_disagreements} list/detail disagreements "
         f"({tally.allowed_writes_changed} of {tally.allowed_writes} allowed writes changed data)"
     )
 
