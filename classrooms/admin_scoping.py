@@ -73,11 +73,7 @@ class ScopedAdmin(admin.ModelAdmin):
         return is_setup_user(request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        readonly = list(super().get_readonly_fields(request, obj))
-        # Roster ids belong to the student information system; only an import changes them.
-        if any(field.name == "sourced_id" for field in self.model._meta.concrete_fields):
-            readonly.append("sourced_id")
-        return readonly
+        return _with_roster_ids_read_only(self.model, super().get_readonly_fields(request, obj))
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         return [
@@ -123,9 +119,12 @@ class ScopedAdmin(admin.ModelAdmin):
 
 
 class ScopedInline(admin.TabularInline):
-    """Inline rows and their choices come from ``visible_to`` too."""
+    """Inline rows and their choices come from ``visible_to`` too; roster ids stay read-only."""
 
     extra = 0
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return _with_roster_ids_read_only(self.model, super().get_readonly_fields(request, obj))
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined]
@@ -145,6 +144,16 @@ class ScopedInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_setup_user(request.user)
+
+
+def _with_roster_ids_read_only(model: Any, readonly: Any) -> list[Any]:
+    """Roster ids belong to the student information system; only an import changes them, on
+    a row's own page and in the rows shown inside another's (a year's terms, a class's
+    enrollments) alike."""
+    fields = list(readonly)
+    if any(field.name == "sourced_id" for field in model._meta.concrete_fields):
+        fields.append("sourced_id")
+    return fields
 
 
 def _visible(model: Any, request: HttpRequest) -> models.QuerySet:
