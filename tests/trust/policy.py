@@ -9,7 +9,7 @@ an independent statement rather than with itself.
 from __future__ import annotations
 
 from assessments.models import Score
-from classrooms.models import District
+from classrooms.models import District, Student
 from tests.trust.conftest import STUDENTS, Thing, role_of
 
 # Roles are named as in the world: admin (district admin), coach (coaches s1), coach2 (coaches
@@ -98,9 +98,15 @@ EXPORT_KINDS = {
 }
 
 # Set-up admin: what a district admin may add and delete there. The district row itself is the
-# platform operator's; scores are entered by teachers (grid, CSV, API), never in the admin.
-ADMIN_NO_ADD_OR_DELETE = frozenset({District, Score})
+# platform operator's; scores are entered by teachers (grid, CSV, API), never in the admin; a
+# student is deleted only on the privacy page, which deletes their data with them.
+ADMIN_NO_ADD = frozenset({District, Score})
+ADMIN_NO_DELETE = frozenset({District, Score, Student})
 ADMIN_READ_ONLY = frozenset({Score})
+
+# Who erases a student on request and sees the retention policy (the privacy pages): the
+# district admin, for the district's own students.
+PRIVACY = ADMIN
 
 
 def is_member(user_key: str) -> bool:

@@ -46,10 +46,12 @@ from tests.trust.conftest import (
     role_of,
 )
 from tests.trust.policy import (
-    ADMIN_NO_ADD_OR_DELETE,
+    ADMIN_NO_ADD,
+    ADMIN_NO_DELETE,
     ADMIN_READ_ONLY,
     EXPORT_AGGREGATE,
     EXPORT_KINDS,
+    PRIVACY,
     SET_UP,
     START_UNITS,
     any_district_role,
@@ -758,6 +760,29 @@ def roster_probes(world: TrustWorld) -> Iterator[Probe]:
         )
 
 
+def privacy_probes(world: TrustWorld) -> Iterator[Probe]:
+    yield Probe(
+        "privacy", "get", reverse("privacy"), lambda u: any_district_role(u, PRIVACY), "page"
+    )
+    for student in world.of_model(Student):
+        path = reverse("student-erase", args=[student.pk])
+
+        def erases(user_key: str, t: Thing = student) -> bool:
+            return has_role(user_key, PRIVACY, t.district)
+
+        yield Probe("student-erase", "get", path, erases, "direct", student)
+        yield Probe(
+            "student-erase",
+            "post",
+            path,
+            erases,
+            "direct",
+            student,
+            data={"sis_id": student.obj.sis_id},
+            echo=(student.obj.sis_id,),
+        )
+
+
 def token_probes(world: TrustWorld) -> Iterator[Probe]:
     path = reverse("api-token")
 
@@ -867,7 +892,7 @@ def admin_probes(world: TrustWorld) -> Iterator[Probe]:
         )
     for model in site._registry:
         label = f"admin:{model.__name__}"
-        may_add = model not in ADMIN_NO_ADD_OR_DELETE
+        may_add = model not in ADMIN_NO_ADD
         yield Probe(
             f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist",
             "get",
@@ -895,7 +920,7 @@ def admin_probes(world: TrustWorld) -> Iterator[Probe]:
                 return sets_up(user_key, t.district)
 
             def deletes(user_key: str, t: Thing = thing, m: Any = model) -> bool:
-                return sets_up(user_key, t.district) and m not in ADMIN_NO_ADD_OR_DELETE
+                return sets_up(user_key, t.district) and m not in ADMIN_NO_DELETE
 
             name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
             yield Probe(
@@ -1093,6 +1118,7 @@ def all_probes(world: TrustWorld, admin_forms: dict[str, dict[str, Any]]) -> lis
         export_probes(world),
         page_probes(world),
         roster_probes(world),
+        privacy_probes(world),
         token_probes(world),
         admin_probes(world),
         admin_foreign_probes(world, admin_forms),

@@ -406,6 +406,36 @@ def test_roster_import_is_for_the_admins_own_district_whatever_the_form_says(
     assert event.kind == "roster_import_dry_run"
 
 
+def test_erasing_a_student_erases_that_student_only_whatever_the_form_says(
+    trust: TrustWorld,
+) -> None:
+    """The erase form takes the typed SIS id and nothing else: ids of other students, another
+    district or another actor in the body change nothing about what is deleted or recorded."""
+    client = harness.session_client(trust, "a:admin")
+    erased, kept = trust.obj("a:stu"), trust.obj("a:st1")
+    body = {
+        "sis_id": erased.sis_id,
+        "student": kept.pk,
+        "pk": kept.pk,
+        "student_id": trust.obj("b:st1").pk,
+        "district": trust.obj("b:district").pk,
+        "actor": trust.obj("b:user:admin").pk,
+    }
+
+    response = client.post(reverse("student-erase", args=[erased.pk]), body)
+
+    assert response.status_code == 302
+    remaining = set(Student.objects.all_schools().values_list("pk", flat=True))
+    assert erased.pk not in remaining
+    assert {kept.pk, trust.obj("b:st1").pk} <= remaining
+    event = AuditEvent.objects.all_schools().latest("pk")
+    assert (event.kind, event.district_id, event.actor_id) == (
+        "student_erasure",
+        trust.obj("a:district").pk,
+        trust.obj("a:user:admin").pk,
+    )
+
+
 # =============================================================================================
 # The set-up admin: every field the form does not show, posted anyway
 # =============================================================================================
@@ -687,6 +717,7 @@ COVERED_WRITING_ROUTES = {
     "api-token": "test_api_token_is_the_credentials_owners_whatever_the_body_says",
     "score-csv-upload": "test_csv_columns_outside_the_assessment_*, test_csv_apply_*",
     "roster-import": "test_roster_import_is_for_the_admins_own_district_whatever_the_form_says",
+    "student-erase": "test_erasing_a_student_erases_that_student_only_whatever_the_form_says",
     # Signing out and the admin's delete confirmation take no fields at all; the admin's
     # password form takes only the two password fields (Django's SetPasswordForm).
     "logout": "no fields",
