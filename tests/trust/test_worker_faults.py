@@ -79,15 +79,11 @@ from units.models import ClassroomUnit
 # tasks are idempotent, but it would blur the counts below).
 VISIBILITY_TIMEOUT = 6
 PAUSE_SECONDS = 0.6  # each build statement and export checkpoint sleeps this long
-# (what is killed, in the middle of what), in the order the work is queued.
-KILLS = (
-    ("pool", "growth"),
-    ("worker", "growth"),
-    ("pool", "growth"),
-    ("pool", "export"),
-    ("worker", "export"),
-    ("pool", "export"),
-)
+# What is killed, in turn; each kill lands in whichever kind of work (a growth build, an export)
+# is paused and still owed kills, exports first: builds and exports run side by side, and the
+# short exports would otherwise be over before the builds had taken their kills.
+KILLS = ("pool", "worker", "pool", "pool", "worker", "pool")
+KILLS_PER_KIND = {"export": 3, "growth": 3}
 
 # Distinctive names, so that finding one in a broker message cannot be a coincidence.
 NAMES = [
@@ -453,23 +449,32 @@ def _rescore(classroom_unit: ClassroomUnit, actor: Any, shift: int) -> int:
 
 
 def _paused(
-    faults: Faults, kind: str, kills_per_job: Counter[int], killed: set[int], seconds: float
-) -> int | None:
-    """Wait until the worker pauses in a growth build or in an export; the export job's id (0
-    for a build), or None if none pauses in time. A job killed twice is let through, and the
-    sessions of killed workers (which sleep on until their statement ends) are left out."""
+    faults: Faults,
+    owed: Counter[str],
+    kills_per_job: Counter[int],
+    killed: set[int],
+    seconds: float,
+) -> tuple[str, int] | None:
+    """Wait until the worker pauses in a kind of work still ``owed`` kills (exports before
+    builds when both are); that kind and the export job's id (0 for a build), or None if none
+    pauses in time. A job killed twice is let through, and the sessions of killed workers (which
+    sleep on until their statement ends) are left out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        found: dict[str, tuple[int, int]] = {}
         for backend, statement in faults.sleeping():
             if backend in killed:
                 continue
             job = re.search(r'"assessments_exportjob"\."id" = (\d+)', statement)
-            if kind == "growth" and job is None:
+            if job is None:
+                found.setdefault("growth", (backend, 0))
+            elif kills_per_job[int(job.group(1))] < 2:
+                found.setdefault("export", (backend, int(job.group(1))))
+        for kind in ("export", "growth"):
+            if owed[kind] > 0 and kind in found:
+                backend, target = found[kind]
                 killed.add(backend)
-                return 0
-            if kind == "export" and job is not None and kills_per_job[int(job.group(1))] < 2:
-                killed.add(backend)
-                return int(job.group(1))
+                return kind, target
         time.sleep(0.05)
     return None
 
@@ -582,10 +587,13 @@ def test_killed_workers_lose_nothing_double_nothing_and_give_up_visibly(
             # Kill the worker in the middle of builds and exports, again and again.
             kills_per_job: Counter[int] = Counter()
             killed_sessions: set[int] = set()
-            for how, during in KILLS:
-                target = _paused(faults, during, kills_per_job, killed_sessions, seconds=30)
-                if target is None:
+            owed = Counter(KILLS_PER_KIND)
+            for how in KILLS:
+                paused = _paused(faults, owed, kills_per_job, killed_sessions, seconds=30)
+                if paused is None:
                     continue  # that work is over: nothing of the kind left to interrupt
+                during, target = paused
+                owed[during] -= 1
                 if how == "pool":
                     worker.kill_pool_process()
                 else:
