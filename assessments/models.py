@@ -73,6 +73,12 @@ class ScoreChange(models.Model):
 
     Rows are only ever added: the history of a score is never rewritten. A cleared score keeps its
     history (the score row itself is gone, so the change names the cell it belonged to).
+
+    The foreign keys are not checked by the database (``db_constraint=False``): only
+    ``scores_save`` writes these rows, in the same statement as the score rows, from ids it has
+    just validated against the plan and the roster; checking four keys per row again at COMMIT
+    cost a class's save as much as writing it (bench/score_bulk_save.py). PROTECT still stops
+    Django from deleting a classroom unit, student, skill or person that history names.
     """
 
     classroom_unit = models.ForeignKey(
@@ -80,14 +86,24 @@ class ScoreChange(models.Model):
         on_delete=models.PROTECT,
         related_name="score_changes",
         db_index=False,  # the cell-history index starts with it
+        db_constraint=False,
     )
-    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="score_changes")
+    student = models.ForeignKey(
+        Student, on_delete=models.PROTECT, related_name="score_changes", db_constraint=False
+    )
     assessment_skill = models.ForeignKey(
-        AssessmentSkill, on_delete=models.PROTECT, related_name="score_changes"
+        AssessmentSkill,
+        on_delete=models.PROTECT,
+        related_name="score_changes",
+        db_constraint=False,
     )
     # PROTECT: history names who changed a score for good; staff who leave are deactivated.
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     changed_at = models.DateTimeField()
     old_status = models.CharField(max_length=10, choices=ScoreStatus.choices, blank=True)
