@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from assessments.models import Score, ScoreChange, ScoreStatus
@@ -178,40 +178,19 @@ def _scores_save(
             )
         )
         return result
-    measured = {
-        measure.skill.code: measure
-        for measure in AssessmentSkill.objects.filter(assessment=assessment).select_related("skill")
-    }
+    measured = _measures(assessment.pk)
     if request_key:
         replay = _replay(actor, classroom_unit, measured, entries, request_key)
         if replay is not None:
             return replay
-    today = timezone.localdate()
-    enrolled = set(
-        Enrollment.objects.filter(classroom_id=classroom_unit.classroom_id)
-        .order_by()
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=classroom_unit.start_date))
-        .filter(start_date__lte=max(today, classroom_unit.start_date))
-        .values_list("student_id", flat=True)
+    enrolled = _enrolled_student_ids(classroom_unit)
+    existing = _locked_scores(
+        classroom_unit.pk,
+        [measure.pk for measure in measured.values()],
+        {entry.student_id for entry in entries},
     )
-    existing = {
-        (student_id, assessment_skill_id): StoredScore(*stored)
-        for student_id, assessment_skill_id, *stored in Score.objects.select_for_update()
-        # One lock order for every save, so two saves of the same cells wait, never deadlock.
-        .order_by("pk")
-        .filter(
-            classroom_unit=classroom_unit,
-            assessment_skill__in=[m.pk for m in measured.values()],
-            student_id__in={entry.student_id for entry in entries},
-        )
-        # Plain tuples, not model instances: a class's worth of these is on every save. Who set
-        # a value is only needed for a conflict, so no join to users here.
-        .values_list(
-            "student_id", "assessment_skill_id", "status", "points", "version", "entered_by_id"
-        )
-    }
 
-    changes: list[tuple[ScoreEntry, AssessmentSkill, StoredScore | None, CellValue]] = []
+    changes: list[tuple[ScoreEntry, Measure, StoredScore | None, CellValue]] = []
     conflicting: list[tuple[int, ScoreEntry, StoredScore | None]] = []
     seen: set[tuple[int, str]] = set()
     for index, entry in enumerate(entries):
@@ -243,10 +222,78 @@ def _scores_save(
     return result
 
 
+# The save's reads. Every save runs these three, and compiling them with the ORM cost more CPU
+# than PostgreSQL took to answer them (bench/score_bulk_save.py), so they are plain SQL over the
+# models' own table and column names.
+_ASSESSMENT_SKILL = AssessmentSkill._meta.db_table
+_SKILL = AssessmentSkill._meta.get_field("skill").related_model._meta.db_table  # type: ignore[union-attr]
+_ENROLLMENT = Enrollment._meta.db_table
+_SCORE = Score._meta.db_table
+
+
+class Measure(NamedTuple):
+    """A skill the assessment measures: its AssessmentSkill id, code and max points."""
+
+    pk: int
+    code: str
+    max_points: Decimal
+
+
+def _measures(assessment_id: int) -> dict[str, Measure]:
+    """The skills the assessment measures, by code."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.id, s.code, m.max_points FROM {_ASSESSMENT_SKILL} m"  # noqa: S608
+            f" JOIN {_SKILL} s ON s.id = m.skill_id WHERE m.assessment_id = %s",
+            [assessment_id],
+        )
+        return {code: Measure(pk, code, Decimal(max_points)) for pk, code, max_points in cursor}
+
+
+def _enrolled_student_ids(classroom_unit: ClassroomUnit) -> set[int]:
+    """Students who may be scored: enrolled in the classroom at some time from the unit's start
+    until today (or its start, for a unit that has not begun)."""
+    until = max(timezone.localdate(), classroom_unit.start_date)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT student_id FROM {_ENROLLMENT} WHERE classroom_id = %s"  # noqa: S608
+            " AND (end_date IS NULL OR end_date >= %s) AND start_date <= %s",
+            [classroom_unit.classroom_id, classroom_unit.start_date, until],
+        )
+        return {student_id for (student_id,) in cursor}
+
+
+def _locked_scores(
+    classroom_unit_id: int, measure_ids: list[int], student_ids: set[int]
+) -> dict[tuple[int, int], StoredScore]:
+    """The saved cells these entries touch, locked until the save commits. Who set a value is
+    only needed for a conflict, so there is no join to users here."""
+    if not measure_ids or not student_ids:
+        return {}
+    # One lock order for every save, so two saves of the same cells wait, never deadlock.
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        measures_in = ", ".join(["%s"] * len(measure_ids))
+        students_in = ", ".join(["%s"] * len(student_ids))
+        cursor.execute(
+            "SELECT student_id, assessment_skill_id, status, points, version, entered_by_id"  # noqa: S608
+            f" FROM {_SCORE} WHERE classroom_unit_id = %s"
+            f" AND assessment_skill_id IN ({measures_in}) AND student_id IN ({students_in})"
+            f" ORDER BY id{lock}",
+            [classroom_unit_id, *measure_ids, *student_ids],
+        )
+        return {
+            (student_id, measure_id): StoredScore(
+                status, None if points is None else Decimal(points), version, entered_by_id
+            )
+            for student_id, measure_id, status, points, version, entered_by_id in cursor
+        }
+
+
 def _entry_problem(
     index: int,
     entry: ScoreEntry,
-    measured: dict[str, AssessmentSkill],
+    measured: dict[str, Measure],
     enrolled: set[int],
     seen: set[tuple[int, str]],
 ) -> RowProblem | None:
@@ -333,7 +380,7 @@ def _value_of(score: StoredScore | None) -> CellValue:
 def _apply(
     actor: Any,
     classroom_unit: ClassroomUnit,
-    changes: list[tuple[ScoreEntry, AssessmentSkill, StoredScore | None, CellValue]],
+    changes: list[tuple[ScoreEntry, Measure, StoredScore | None, CellValue]],
     result: SaveResult,
     request_key: str,
 ) -> None:
@@ -579,7 +626,7 @@ _REQUEST_KEY_LOCK_NAMESPACE = 0x6B79  # "ky"
 def _replay(
     actor: Any,
     classroom_unit: ClassroomUnit,
-    measured: dict[str, AssessmentSkill],
+    measured: dict[str, Measure],
     entries: list[ScoreEntry],
     request_key: str,
 ) -> SaveResult | None:
