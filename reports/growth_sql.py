@@ -637,17 +637,20 @@ def _partials_sql(skills: int, students: str) -> str:
                   ON g.id = sg.studentgroup_id
                 GROUP BY sg.student_id
             ) m USING (student_id)
-            ORDER BY s.classroom_unit_id, s.student_id
+            -- Whatever plan groups them, each partial adds its students in this order, so the
+            -- floats come out the same on every rebuild.
+            ORDER BY s.classroom_unit_id, group_mask, s.student_id
         ) students
         GROUP BY classroom_unit_id, group_mask
     """  # noqa: S608 - generated names only
 
 
-def _merge_sql(*, level: int, source: str, keys: Sequence[str], skills: int) -> str:
+def _merge_sql(*, level: int, source: str, keys: Sequence[str], part: str, skills: int) -> str:
     """Cells of ``level`` merged from the parts in ``source`` (grouped by ``keys``, the last
-    being the cell): counts and sums add up; means and M2 merge as ``growth.RunningMoments``
-    does (Chan et al.: M2 adds each part's M2 and its n × squared distance to the mean). The
-    merged mean comes from a window over the same rows, so one sort serves both."""
+    being the cell; ``part`` orders the parts of a cell): counts and sums add up; means and M2
+    merge as ``growth.RunningMoments`` does (Chan et al.: M2 adds each part's M2 and its n ×
+    squared distance to the mean). The merged mean comes from a window over the same rows, so
+    one sort serves both, and it fixes the order floats are added in, whatever the plan."""
     floats = _float_columns(skills)
     key_list = ", ".join(keys)
     merged_means = ", ".join(
@@ -677,7 +680,10 @@ def _merge_sql(*, level: int, source: str, keys: Sequence[str], skills: int) -> 
         FROM (
             SELECT source.*, {merged_means}
             FROM ({source}) source
-            WINDOW parts AS (PARTITION BY {key_list})
+            WINDOW parts AS (
+                PARTITION BY {key_list} ORDER BY {part}
+                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+            )
         ) parts
         GROUP BY {group_keys}
     """  # noqa: S608 - generated names only
@@ -711,6 +717,7 @@ def _cells_sql(group_count: int, skills: int) -> list[str]:
                 CROSS JOIN generate_series(0, {group_count}) AS parts(i)
             """,  # noqa: S608 - generated names only
             keys=("classroom_unit_id", "cell"),
+            part="group_mask",
             skills=skills,
         ),
         f"""
@@ -727,12 +734,14 @@ def _cells_sql(group_count: int, skills: int) -> list[str]:
             level=1,
             source="SELECT * FROM growth_cell WHERE level = 0",
             keys=("unit_id", "school_id", "cell"),
+            part="node_id",
             skills=skills,
         ),
         _merge_sql(
             level=2,
             source="SELECT * FROM growth_cell WHERE level = 1",
             keys=("unit_id", "cell"),
+            part="node_id",
             skills=skills,
         ),
     ]

@@ -2,11 +2,12 @@
 
 The definitions are in reports/growth.py (PRODUCT.md, "Growth, defined once").
 
-Every table here is derived: the builders in reports/services.py replace its rows wholesale from
-scores (StudentGrowth) or from StudentGrowth (the summaries). Their foreign keys therefore skip
-the database constraint (``db_constraint=False``): Django still cascades deletes, and a full
-rebuild of 100 000 students does not spend longer checking constraints at commit than writing
-the rows (PERFORMANCE.md; bench/growth_rebuild.py measures it).
+Every table here is derived: the builders in reports/services.py compute its rows from scores
+(StudentGrowth) or from StudentGrowth (the summaries) and write the ones that changed. Their
+foreign keys therefore skip the database constraint (``db_constraint=False``): Django still
+cascades deletes, and a full rebuild of 100 000 students does not spend longer checking
+constraints at commit than writing the rows; for the same reason they keep few indexes
+(bench/growth_rebuild.py measures the rebuild).
 """
 
 from __future__ import annotations

@@ -53,11 +53,10 @@ SUPPRESSED_SKILL: dict[str, Any] = {"suppressed": True}
 NodeKey = tuple[str, int]
 # (node, student group id, skill code or None for the whole cell) → hidden?
 Flags = dict[tuple[NodeKey, int, Any], bool]
-# (members n, rest n) of one student group at one node, overall or for one skill.
+# (members n, rest n) of one student group at one node, overall or for one skill. Counts are
+# keyed by (student group id, skill code or None); a code is any key: a skill code here, a
+# skill's index in reports/growth_sql.py.
 Pair = tuple[int, int]
-# (student group id, skill code or None) → Pair. A code is any key: a skill code here, a skill's
-# index in reports/growth_sql.py.
-Counts = Mapping[tuple[int, Any], Pair]
 
 
 def group_key(group_id: int) -> CellKey:
