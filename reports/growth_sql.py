@@ -18,8 +18,8 @@ Steps, all inside the caller's transaction (temporary tables are dropped at comm
    (``growth.least_squares_slope``). Every enrolled student gets a row, and so does anyone with
    a score. Per-skill percentages and the trajectory are arrays laid out by the unit
    (``UnitLayout``): building a JSON number costs more than computing it.
-2. **Written**: on a district's first build straight into the table; afterwards one pass pairs
-   them with the stored rows and only rows that changed, are new or are gone are written.
+2. **Written**: on a district's first build all of them, in key order; afterwards one pass
+   pairs them with the stored rows and only rows that changed, are new or are gone are written.
 3. **Cells** (``growth.GrowthMoments``): per classroom unit and combination of student groups,
    the students' moments in one pass; merged into every cell (everyone, each group's members
    and the rest) of every classroom unit, school × unit and district × unit as
@@ -457,19 +457,13 @@ _NEW_STUDENTS = f"""
 """  # noqa: S608 - column names are constants of this module
 
 
-def _students_first_sql(students: str) -> str:
-    """The first build of a district: every row computed (``students``, a SELECT) goes
-    straight to its table, in key order; nothing needs comparing or keeping apart."""
-    return f"""
-        INSERT INTO reports_studentgrowth (classroom_unit_id, student_id,
-                                           {", ".join(STUDENT_COLUMNS)}, built_at)
-        SELECT g.classroom_unit_id, g.student_id, {", ".join(_STUDENT_VALUES.values())},
-               %(built_at)s
-        FROM ({students}) g
-        JOIN growth_unit u ON u.unit_id = g.unit_id
-        ORDER BY g.classroom_unit_id, g.student_id
-    """  # noqa: S608 - column names are constants of this module
-
+# The first build of a district writes every row, in key order; nothing needs comparing.
+_STUDENTS_FIRST = f"""
+    INSERT INTO reports_studentgrowth (classroom_unit_id, student_id, {", ".join(STUDENT_COLUMNS)},
+                                       built_at)
+    SELECT *, %(built_at)s FROM ({_NEW_STUDENTS}) new
+    ORDER BY classroom_unit_id, student_id
+"""  # noqa: S608 - column names are constants of this module
 
 # Later builds: one pass pairs the new rows with the stored ones, then only the rows that
 # changed, are new or are gone (students who left the classroom unit) are written.
@@ -560,24 +554,10 @@ def _float_columns(skills: int) -> set[str]:
     )
 
 
-# Where the cells read student rows from: the rows just computed, or (after a first build,
-# which writes them straight to their table) the stored ones, with their transition.
-_COMPUTED_STUDENTS = "growth_student"
-_STORED_STUDENTS = """(
-    SELECT sg.*,
-           CASE WHEN sg.is_complete
-                THEN array_position(%(bands)s::text[], sg.pre_band::text) * 3
-                     + array_position(%(bands)s::text[], sg.post_band::text) - 4
-           END AS transition
-    FROM reports_studentgrowth sg
-    WHERE sg.classroom_unit_id IN (SELECT classroom_unit_id FROM growth_target)
-)"""
-
-
-def _partials_sql(skills: int, students: str) -> str:
+def _partials_sql(skills: int) -> str:
     """``growth.student_moments`` added up per classroom unit and combination of student
-    groups (a bit mask), over the students (``students``) in a fixed order so float sums come
-    out the same on every rebuild. Incomplete students are only counted."""
+    groups (a bit mask), over the students in a fixed order so float sums come out the same on
+    every rebuild. Incomplete students are only counted."""
     complete = "is_complete"
     columns = {
         "incomplete": "count(*) FILTER (WHERE NOT is_complete)",
@@ -629,7 +609,7 @@ def _partials_sql(skills: int, students: str) -> str:
         SELECT classroom_unit_id, group_mask, {aggregates}
         FROM (
             SELECT {", ".join(needed)}, coalesce(m.group_mask, 0) AS group_mask
-            FROM {students} s
+            FROM growth_student s
             LEFT JOIN (
                 SELECT sg.student_id, bit_or(1::int8 << (g.position - 1)::int) AS group_mask
                 FROM classrooms_student_groups sg
@@ -1463,27 +1443,23 @@ def district_rebuild(
             cursor.execute("ANALYZE growth_target")
             cursor.execute(_HAS_STUDENT_ROWS)
             (has_rows,) = cursor.fetchone()
-            students = _students_sql(shape, packed=packed)
-            if has_rows:
-                cursor.execute(
-                    f"CREATE TEMPORARY TABLE growth_student ON COMMIT DROP AS {students}",
-                    parameters,
-                )
-                student_rows = cursor.rowcount
+            cursor.execute(
+                "CREATE TEMPORARY TABLE growth_student ON COMMIT DROP AS"
+                f" {_students_sql(shape, packed=packed)}",
+                parameters,
+            )
+            student_rows = cursor.rowcount
         with phase("student rows written"):
             if has_rows:
                 cursor.execute(_WRITES)
                 cursor.execute(_STUDENTS_DIFF, parameters)
                 (students_written,) = cursor.fetchone()
             else:
-                cursor.execute(_students_first_sql(students), parameters)
-                student_rows = students_written = cursor.rowcount
+                cursor.execute(_STUDENTS_FIRST, parameters)
+                students_written = cursor.rowcount
         with phase("cells"):
             cursor.execute(_BULK)
-            cursor.execute(
-                _partials_sql(skills, _COMPUTED_STUDENTS if has_rows else _STORED_STUDENTS),
-                parameters,
-            )
+            cursor.execute(_partials_sql(skills), parameters)
             for statement in _cells_sql(group_count, skills):
                 cursor.execute(statement, parameters)
         with phase("suppression"):
