@@ -889,6 +889,32 @@ SUMMARY_COLUMNS = (
     "suppression",
 )
 _VALUE_COLUMNS = SUMMARY_COLUMNS[2:]
+# What growth_summary_row holds of them: the builders' own columns (moments, suppression) are
+# taken from growth_node when the rows are written, so the wide arrays are not copied twice.
+_INTERNAL_COLUMNS = ("moments", "moment_group_ids", "moment_skill_codes", "suppression")
+_SHOWN_COLUMNS = tuple(column for column in _VALUE_COLUMNS if column not in _INTERNAL_COLUMNS)
+
+
+def _summary_values(rows: str) -> str:
+    """``rows`` (summary rows as built) with the builders' own columns of everyone's rows."""
+    return f"""(
+        SELECT r.*,
+               coalesce(node.moments, '{{}}') AS moments,
+               CASE WHEN r.part = 'all' THEN %(group_ids)s::int8[] ELSE '{{}}' END
+                   AS moment_group_ids,
+               CASE WHEN r.part = 'all' THEN u.codes::varchar[] ELSE '{{}}' END
+                   AS moment_skill_codes,
+               coalesce(node.suppression, '{{}}') AS suppression
+        FROM {rows} r
+        JOIN growth_unit u ON u.unit_id = r.unit_id
+        LEFT JOIN growth_node node ON r.part = 'all' AND node.level = r.level
+                                  AND node.node_id = r.node_id AND node.unit_id = r.unit_id
+    )"""  # noqa: S608 - generated names only
+
+
+_SUMMARY_VALUES = _summary_values("growth_summary_row")
+# Stored summary rows of the district, gone before a first build writes its own.
+_SCOPE_DELETE = "DELETE FROM {table} WHERE {scope}"
 
 # growth_node: one row per node with what its rows are written from (its cells' moments, its
 # suppression vector) and whether that differs from what its stored row of everyone says.
@@ -954,9 +980,9 @@ def _node_sql(skills: int) -> str:
     )
 
 
-def _statistics_sql() -> str:
-    """Each cell of a changed node with the statistics of ``growth.moments_summary``, its
-    node's complete students and its pair's flags."""
+def _statistics_sql(level: int | None) -> str:
+    """Each cell of a changed node (of ``level``, or of every level) with the statistics of
+    ``growth.moments_summary``, its node's complete students and its pair's flags."""
 
     def sd(name: str) -> str:
         value = f"sqrt(greatest(c.{name}_m2, 0) / (c.n - 1))"
@@ -984,6 +1010,7 @@ def _statistics_sql() -> str:
         LEFT JOIN growth_quantile q ON q.n = c.n
         LEFT JOIN growth_flag f ON f.level = c.level AND f.node_id = c.node_id
                                AND f.unit_id = c.unit_id AND f.group_index = (c.cell - 1) / 2
+        {"" if level is None else f"WHERE c.level = {level}"}
     """  # noqa: S608 - generated names only
 
 
@@ -1020,9 +1047,6 @@ def _own(name: str) -> str:
 
 def _partner(name: str) -> str:
     return f"o.{name}"
-
-
-_NO_MOMENTS = ["'{}'::float8[]", "'{}'::int8[]", "'{}'::varchar[]", "'{}'::int8[]"]
 
 
 def _shown_columns(skills: int, *, is_group: bool) -> list[str]:
@@ -1089,7 +1113,6 @@ def _shown_columns(skills: int, *, is_group: bool) -> list[str]:
         skill_means,
         *gaps,
         skill_gaps,
-        *_NO_MOMENTS,
     ]
 
 
@@ -1109,7 +1132,6 @@ def _hidden_columns() -> list[str]:
         "'{}'::jsonb",
         *["NULL"] * 3,
         "'{}'::jsonb",
-        *_NO_MOMENTS,
     ]
 
 
@@ -1146,7 +1168,7 @@ def _effect_size() -> str:
     )
 
 
-def _summary_rows_sql(group_count: int, skills: int) -> str:
+def _summary_rows_sql(group_count: int, skills: int, level: int | None = None) -> str:
     """The summary rows of every changed node (``rollups.node_rows``): everyone's, with the
     moments of all the node's cells and its suppression vector, then per student group its
     members' and the rest's (each read beside the other cell of its pair, ``o``), hidden where
@@ -1177,21 +1199,15 @@ def _summary_rows_sql(group_count: int, skills: int) -> str:
         "NULL::float8",
         "NULL::float8",
         "'{}'::jsonb",
-        "node.moments",
-        "%(group_ids)s::int8[]",
-        "c.codes::varchar[]",
-        "node.suppression",
     ]
     named = ", ".join(
-        f"{value} AS {name}" for value, name in zip(everyone, _VALUE_COLUMNS, strict=True)
+        f"{value} AS {name}" for value, name in zip(everyone, _SHOWN_COLUMNS, strict=True)
     )
     selects = [
         f"""
         SELECT c.level, c.node_id, c.unit_id, NULL::int8 AS student_group_id, 'all' AS part,
                {named}
         FROM cells c
-        JOIN growth_node node ON node.level = c.level AND node.node_id = c.node_id
-                             AND node.unit_id = c.unit_id
         WHERE c.cell = 0
         """  # noqa: S608 - generated names only
     ]
@@ -1217,8 +1233,7 @@ def _summary_rows_sql(group_count: int, skills: int) -> str:
     if not group_count:
         selects = selects[:1]
     return f"""
-        CREATE TEMPORARY TABLE growth_summary_row ON COMMIT DROP AS
-        WITH cells AS MATERIALIZED ({_statistics_sql()})
+        WITH cells AS MATERIALIZED ({_statistics_sql(level)})
         {"UNION ALL".join(selects)}
     """  # noqa: S608 - generated names only
 
@@ -1261,6 +1276,17 @@ _SUMMARY_TABLES = (
 )
 
 
+def _summary_first_sql(table: _SummaryTable, group_count: int, skills: int) -> str:
+    """A district's first build: every summary row of the level, straight into its table."""
+    rows = f"({_summary_rows_sql(group_count, skills, table.level)})"
+    return f"""
+        INSERT INTO {table.table} ({", ".join(table.keys)}, {", ".join(SUMMARY_COLUMNS)}, built_at)
+        SELECT {", ".join(f"r.{value}" for value in table.values)},
+               {", ".join(f"r.{column}" for column in SUMMARY_COLUMNS)}, %(built_at)s
+        FROM {_summary_values(rows)} r
+    """  # noqa: S608 - names are constants of this module
+
+
 def _summary_writes(table: _SummaryTable) -> tuple[str, str, str]:
     """UPDATE the rows that changed, INSERT the new ones, DELETE the ones no longer built (of
     changed nodes, and of nodes that are gone)."""
@@ -1274,7 +1300,7 @@ def _summary_writes(table: _SummaryTable) -> tuple[str, str, str]:
         UPDATE {table.table} s
         SET ({", ".join(_VALUE_COLUMNS)}, built_at) =
             ({", ".join(f"r.{column}" for column in _VALUE_COLUMNS)}, %(built_at)s)
-        FROM growth_summary_row r
+        FROM {_SUMMARY_VALUES} r
         WHERE r.level = {table.level} AND {same_key}
           AND {_changed("s", "r", _VALUE_COLUMNS)}
     """  # noqa: S608 - names are constants of this module
@@ -1282,7 +1308,7 @@ def _summary_writes(table: _SummaryTable) -> tuple[str, str, str]:
         INSERT INTO {table.table} ({", ".join(table.keys)}, {", ".join(SUMMARY_COLUMNS)}, built_at)
         SELECT {", ".join(f"r.{value}" for value in table.values)},
                {", ".join(f"r.{column}" for column in SUMMARY_COLUMNS)}, %(built_at)s
-        FROM growth_summary_row r
+        FROM {_SUMMARY_VALUES} r
         WHERE r.level = {table.level}
           AND NOT EXISTS (SELECT 1 FROM {table.table} s WHERE {same_key})
     """  # noqa: S608 - names are constants of this module
@@ -1497,16 +1523,31 @@ def district_rebuild(
                 " ON COMMIT DROP"
             )
             _copy(cursor, "growth_quantile", "n, t", quantiles(sizes))
-        with phase("summary rows"):
-            cursor.execute(_summary_rows_sql(group_count, skills), parameters)
-            cursor.execute("SELECT count(*) FILTER (WHERE is_changed), count(*) FROM growth_node")
-            changed_nodes, nodes = cursor.fetchone()
-        with phase("summary rows written"):
-            summaries_written = 0
-            for table in _SUMMARY_TABLES:
-                for statement in _summary_writes(table):
-                    cursor.execute(statement, parameters)
+        cursor.execute("SELECT count(*) FILTER (WHERE is_changed), count(*) FROM growth_node")
+        changed_nodes, nodes = cursor.fetchone()
+        summaries_written = 0
+        if not has_rows:
+            with phase("summary rows built and written"):
+                # A first build: nothing stored to compare with, so straight to the tables.
+                for table in _SUMMARY_TABLES:
+                    cursor.execute(
+                        _SCOPE_DELETE.format(table=table.table, scope=table.scope), parameters
+                    )
+                    cursor.execute(_summary_first_sql(table, group_count, skills), parameters)
                     summaries_written += cursor.rowcount
+        else:
+            with phase("summary rows built"):
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE growth_summary_row ON COMMIT DROP AS"
+                    f" {_summary_rows_sql(group_count, skills)}",
+                    parameters,
+                )
+            with phase("summary rows written"):
+                for table in _SUMMARY_TABLES:
+                    for statement in _summary_writes(table):
+                        cursor.execute(statement, parameters)
+                        summaries_written += cursor.rowcount
+        with phase("summary rows written"):
             cursor.execute(
                 "SELECT (SELECT count(*) FROM reports_classroomunitgrowthsummary"
                 "        WHERE classroom_unit_id IN (SELECT classroom_unit_id FROM growth_target))"
