@@ -337,7 +337,7 @@ def _students_sql(shape: _Shape, *, packed: bool) -> str:
     pre_array = "ARRAY[" + ", ".join(f"pre_{j}" for j in range(skills)) + "]::float8[]"
     post_array = "ARRAY[" + ", ".join(f"post_{j}" for j in range(skills)) + "]::float8[]"
     if not shape.is_canonical:
-        checkpoint_array = f"({checkpoint_array})[1:array_length(weeks, 1)]"
+        checkpoint_array = f"({checkpoint_array})[1:coalesce(array_length(weeks, 1), 0)]"
         pre_array, post_array = (
             f"({pre_array})[1:skill_count]",
             f"({post_array})[1:skill_count]",

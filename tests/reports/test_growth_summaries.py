@@ -395,9 +395,10 @@ def test_a_rebuild_over_unchanged_scores_writes_nothing_but_build_times() -> Non
 
 
 def _two_shapes_world() -> District:
-    """A district teaching two units of different shapes: the usual one (skills A, B; pre,
-    checkpoints in weeks 3 and 5, post in week 8) and one of 6 weeks with three skills, one
-    checkpoint in week 4 and a pre that leaves skill C out; some students absent or exempt."""
+    """A district teaching units of different shapes: the usual one (skills A, B; pre,
+    checkpoints in weeks 3 and 5, post in week 8), one of 6 weeks with three skills, one
+    checkpoint in week 4 and a pre that leaves skill C out (some students absent or exempt),
+    and one with no plan yet, whose enrolled students still get (empty) rows."""
     import random
 
     rng = random.Random(5)
@@ -453,6 +454,11 @@ def _two_shapes_world() -> District:
                         points=points,
                         entered_at=timezone.now(),
                     )
+    blank = factories.UnitFactory(district=district, title="Blank")
+    classroom = factories.ClassroomFactory(school=school)
+    factories.ClassroomUnitFactory(classroom=classroom, unit=blank)
+    for _ in range(3):
+        factories.EnrollmentFactory(classroom=classroom, student__district=district)
     return district
 
 
@@ -480,6 +486,9 @@ def test_sql_and_python_full_rebuilds_agree_on_units_of_different_shapes(monkeyp
     assert wide.skill_codes == ["A", "B", "C"]
     assert wide.checkpoint_weeks == [1, 4, 6]
     assert "C" not in wide.pre_skill_percentages
+    blank = StudentGrowth.objects.filter(classroom_unit__unit__title="Blank")
+    assert blank.count() == 3
+    assert all(not row.is_complete and row.trajectory == [] for row in blank)
 
 
 @pytest.mark.django_db
