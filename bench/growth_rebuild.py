@@ -21,8 +21,9 @@ rounds, each running one after the other (so load from elsewhere falls on all al
 
 The best round of each counts; the target is rebuild ≤ 1.5 × reference for both. Each
 rebuild's phases are timed (``phase`` hook of the service). The t quantiles of the 95%
-intervals are kept in ``reports.TQuantile`` (seed_demo's build filled it); what computing them
-anew costs is measured apart ("cold t quantiles"), as a new deployment pays it once.
+intervals are kept in the table ``reports_tquantile`` (seed_demo's build filled it); what
+computing them anew costs is measured apart ("cold t quantiles"), as a new deployment pays it
+once.
 
 4. **Incremental rebuild** (``reports.services.classroom_unit_growth_rebuild``, what the Celery
    task runs after a score change) of one class, ``--repeat`` × 3 times each, median: after a
@@ -230,17 +231,16 @@ def full_rebuild_rounds(repeat: int) -> dict[str, Any]:
 
 
 def cold_quantiles() -> dict[str, Any]:
-    """What the t quantiles of the stored intervals cost when nothing has kept them: the
-    TQuantile rows and this process's cache are set aside, then computed again (in a
+    """What the t quantiles of the stored intervals cost when nothing has kept them: the kept
+    ones (reports_tquantile) and this process's cache are set aside, then computed again (in a
     transaction rolled back, so the kept ones stay)."""
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from reports import growth, growth_sql
     from reports.models import (
         ClassroomUnitGrowthSummary,
         DistrictUnitGrowthSummary,
         SchoolUnitGrowthSummary,
-        TQuantile,
     )
 
     sizes: set[int] = set()
@@ -253,7 +253,8 @@ def cold_quantiles() -> dict[str, Any]:
             .distinct()
         )
     with transaction.atomic():
-        TQuantile.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM reports_tquantile")
         growth.student_t_quantile_cached.cache_clear()
         started = time.perf_counter()
         growth_sql.quantiles(sorted(sizes))

@@ -26,7 +26,7 @@ Steps, all inside the caller's transaction (temporary tables are dropped at comm
    ``growth.RunningMoments`` merges (Chan et al.).
 4. **Suppression** by ``rollups.hierarchy_flags`` over the cells' counts (Python: it is the one
    definition of complementary suppression, and takes a fraction of a second), and the t
-   quantiles of the 95% intervals (``growth.student_t_quantile``, kept in ``TQuantile``).
+   quantiles of the 95% intervals (``growth.student_t_quantile``, kept in reports_tquantile).
 5. **Summary rows** (``growth.moments_summary``, ``growth.student_group_breakdown``,
    ``rollups.node_rows``) of the nodes whose moments or suppression differ from what their
    stored row of everyone says, then written where they changed.
@@ -51,7 +51,6 @@ from typing import Any
 from django.db import connection
 
 from reports import growth, rollups
-from reports.models import TQuantile
 
 # Compiling these statements just in time costs more than it saves; sorts fit in memory. The
 # commit need not wait for its WAL to reach disk: every row here is derived, so a crash just
@@ -1337,29 +1336,36 @@ _QUANTILE_PROBABILITY = 1 - (1 - growth.CONFIDENCE_LEVEL) / 2
 
 def quantiles(sizes: Sequence[int]) -> list[tuple[int, float]]:
     """(n, t) with t the quantile of the 95% interval of a mean over n students
-    (``growth.student_t_quantile`` at n − 1 degrees of freedom), read from ``TQuantile`` where
-    this version of reports/growth.py computed it before, else computed and kept there."""
+    (``growth.student_t_quantile`` at n − 1 degrees of freedom): read from reports_tquantile
+    where this version of reports/growth.py computed it before, else computed and kept there
+    (a few milliseconds each, hundreds per district; a new process would compute them all)."""
     if not sizes:
         return []
-    stored = dict(
-        TQuantile.objects.filter(
-            definition=_DEFINITION,
-            probability=_QUANTILE_PROBABILITY,
-            degrees_of_freedom__in=[n - 1 for n in sizes],
-        ).values_list("degrees_of_freedom", "value")
-    )
-    missing = [
-        TQuantile(
-            definition=_DEFINITION,
-            probability=_QUANTILE_PROBABILITY,
-            degrees_of_freedom=n - 1,
-            value=growth.student_t_quantile_cached(_QUANTILE_PROBABILITY, n - 1),
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT degrees_of_freedom, value FROM reports_tquantile"
+            " WHERE definition = %s AND probability = %s AND degrees_of_freedom = ANY(%s)",
+            [_DEFINITION, _QUANTILE_PROBABILITY, [n - 1 for n in sizes]],
         )
-        for n in sizes
-        if n - 1 not in stored
-    ]
-    TQuantile.objects.bulk_create(missing, ignore_conflicts=True)
-    stored.update((row.degrees_of_freedom, row.value) for row in missing)
+        stored = dict(cursor.fetchall())
+        missing = [
+            (n - 1, growth.student_t_quantile_cached(_QUANTILE_PROBABILITY, n - 1))
+            for n in sizes
+            if n - 1 not in stored
+        ]
+        if missing:
+            cursor.execute(
+                "INSERT INTO reports_tquantile (definition, probability, degrees_of_freedom,"
+                " value) SELECT %s, %s, df, t FROM unnest(%s::int[], %s::float8[]) AS m(df, t)"
+                " ON CONFLICT DO NOTHING",
+                [
+                    _DEFINITION,
+                    _QUANTILE_PROBABILITY,
+                    [df for df, _ in missing],
+                    [value for _, value in missing],
+                ],
+            )
+            stored.update(missing)
     return [(n, stored[n - 1]) for n in sizes]
 
 

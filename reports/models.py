@@ -361,27 +361,3 @@ class DistrictUnitGrowthSummary(GrowthSummary):
 
     def __str__(self) -> str:
         return f"{self.get_part_display()} · {self.unit} in {self.district}"
-
-
-class TQuantile(models.Model):
-    """A Student's t quantile as reports/growth.py computes it (``student_t_quantile``), kept
-    so that a full rebuild in a new process does not compute again the hundreds it needs (a few
-    milliseconds each). ``definition`` fingerprints reports/growth.py: rows of another version
-    are never read. Not tenant data: the same numbers serve every district.
-    """
-
-    definition = models.CharField(max_length=16)
-    probability = models.FloatField()
-    degrees_of_freedom = models.PositiveIntegerField()
-    value = models.FloatField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["definition", "probability", "degrees_of_freedom"],
-                name="t_quantile_unique",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"t({self.probability}, {self.degrees_of_freedom}) = {self.value}"

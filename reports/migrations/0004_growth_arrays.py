@@ -22,6 +22,26 @@ def keep_summary_rows_inline(apps, schema_editor):
         schema_editor.execute(f"ALTER TABLE {table} SET (toast_tuple_target = 8160)")
 
 
+def create_t_quantiles(apps, schema_editor):
+    """reports_tquantile keeps Student's t quantiles as reports/growth.py computes them, for the
+    set-based rebuild on PostgreSQL (reports/growth_sql.py ``quantiles``): not tenant data and
+    not a model, only that statement's cache."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(
+        "CREATE TABLE IF NOT EXISTS reports_tquantile ("
+        " definition varchar(16) NOT NULL, probability double precision NOT NULL,"
+        " degrees_of_freedom integer NOT NULL, value double precision NOT NULL,"
+        " PRIMARY KEY (definition, probability, degrees_of_freedom))"
+    )
+
+
+def drop_t_quantiles(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("DROP TABLE IF EXISTS reports_tquantile")
+
+
 def compress_summary_rows_again(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -158,18 +178,6 @@ class Migration(migrations.Migration):
             name='student_group',
             field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='classrooms.studentgroup'),
         ),
-        migrations.CreateModel(
-            name='TQuantile',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('definition', models.CharField(max_length=16)),
-                ('probability', models.FloatField()),
-                ('degrees_of_freedom', models.PositiveIntegerField()),
-                ('value', models.FloatField()),
-            ],
-            options={
-                'constraints': [models.UniqueConstraint(fields=('definition', 'probability', 'degrees_of_freedom'), name='t_quantile_unique')],
-            },
-        ),
         migrations.RunPython(keep_summary_rows_inline, compress_summary_rows_again),
+        migrations.RunPython(create_t_quantiles, drop_t_quantiles),
     ]
