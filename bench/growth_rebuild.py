@@ -5,22 +5,31 @@ and the incremental rebuild after one class's scores change.
                                              [--json bench/results/growth_rebuild.json]
 
 One command does everything, per size: a scratch PostgreSQL database (dropped first if it
-exists), ``migrate``, ``seed_demo --students N``, ``ANALYZE``, then in this process:
+exists), ``migrate``, ``seed_demo --students N``, ``ANALYZE``, then in this process, ``--repeat``
+rounds, each running one after the other (so load from elsewhere falls on all alike):
 
 1. **Reference**: one SQL statement over the same scores that computes the growth summaries
    directly: each student's pre% and post% (pivot), then n, incomplete, means, SDs, mean gain
    and mean g per classroom unit, school × unit and district × unit, for everyone and for each
    student group and its rest (GROUPING SETS), as PERFORMANCE.md describes. It stores nothing.
-   Run ``--repeat`` times with PostgreSQL's defaults and with the rebuild's own session settings
-   (``jit = off``, ``work_mem = 256MB``); the best time counts.
-2. **Full rebuild** (``reports.services.growth_rebuild``, what ``manage.py growth_rebuild`` and the
-   periodic task run): once on empty growth tables (the first build), then ``--repeat`` times
-   over unchanged scores (the periodic rebuild: rows that did not change are not rewritten).
-   Both are compared with the reference; the target is ≤ 1.5×.
-3. **Incremental rebuild** (``reports.services.classroom_unit_growth_rebuild``, what the Celery
-   task runs after a score change): one score of one class is changed, then that classroom
-   unit, its school × unit and its district × unit are rebuilt; ``--repeat`` × 3 times, median,
-   with the number of queries. It should not grow with the district.
+   Run with PostgreSQL's defaults and with the rebuild's own session settings (``jit = off``,
+   ``work_mem = 256MB``).
+2. **First build** (``reports.services.growth_rebuild``, what ``manage.py growth_rebuild`` and
+   the periodic task run) on empty growth tables: student rows and summaries are emptied first.
+3. **Periodic rebuild** over unchanged scores: everything is computed again and compared with
+   the stored rows; nothing but the build times is written.
+
+The best round of each counts; the target is rebuild ≤ 1.5 × reference for both. Each
+rebuild's phases are timed (``phase`` hook of the service). The t quantiles of the 95%
+intervals are kept in the table ``reports_tquantile`` (seed_demo's build filled it); what
+computing them anew costs is measured apart ("cold t quantiles"), as a new deployment pays it
+once.
+
+4. **Incremental rebuild** (``reports.services.classroom_unit_growth_rebuild``, what the Celery
+   task runs after a score change) of one class, ``--repeat`` × 3 times each, median: after a
+   post score's points change (who counts stays the same) and after a post score is marked
+   absent and back (the class's counts change, so suppression is solved again). Reported with
+   the queries it ran and the summary rows it wrote; neither should grow with the district.
 
 Prints a table and writes the figures as JSON; the scratch database is dropped whatever happens.
 """
@@ -129,102 +138,158 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     return options
 
 
-def _best(seconds: list[float]) -> float:
-    return min(seconds)
+def _phase_timer(phases: dict[str, float]) -> Callable[[str], Any]:
+    """The service's ``phase`` hook: adds each step's seconds to ``phases``."""
+
+    @contextmanager
+    def phase(name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
+
+    return phase
 
 
-@contextmanager
-def _phase_timer(phases: dict[str, float]) -> Iterator[None]:
-    """Time the rebuild's phases by wrapping its steps (the benchmark only; nothing persists)."""
-    from reports import growth_sql, rollups, services
-
-    originals: list[tuple[Any, str, Callable[..., Any]]] = []
-
-    def wrap(module: Any, name: str, label: str) -> None:
-        original = getattr(module, name)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                phases[label] = phases.get(label, 0.0) + time.perf_counter() - started
-
-        originals.append((module, name, original))
-        setattr(module, name, timed)
-
-    wrap(growth_sql, "district_student_growth_rebuild", "student rows (SQL)")
-    wrap(growth_sql, "district_classroom_unit_cells", "classroom-unit cells (SQL)")
-    wrap(rollups, "district_unit_publish", "roll-ups, suppression, summary rows")
-    wrap(services, "_rollup_locks", "locks")
-    try:
-        yield
-    finally:
-        for module, name, original in originals:
-            setattr(module, name, original)
-
-
-def reference_time(repeat: int) -> tuple[float, dict[str, float], int]:
-    """Best time of the reference query, by session settings; and its row count."""
+def _reference(label: str) -> tuple[float, int]:
+    """Seconds and rows of one run of the reference query."""
     from django.db import connection, transaction
 
-    times: dict[str, list[float]] = {"defaults": [], "rebuild settings": []}
-    rows = 0
-    for _ in range(repeat):
-        for label in times:
-            with transaction.atomic(), connection.cursor() as cursor:
-                if label == "rebuild settings":
-                    for setting in REBUILD_SESSION:
-                        cursor.execute(setting)
-                started = time.perf_counter()
-                cursor.execute(REFERENCE_SQL)
-                rows = len(cursor.fetchall())
-                times[label].append(time.perf_counter() - started)
-    best = {label: _best(values) for label, values in times.items()}
-    return min(best.values()), best, rows
-
-
-def full_rebuild_times(repeat: int) -> dict[str, Any]:
-    from reports import services
-    from reports.models import ClassroomUnitGrowthSummary, StudentGrowth
-
-    first_phases: dict[str, float] = {}
-    with _phase_timer(first_phases):
+    with transaction.atomic(), connection.cursor() as cursor:
+        if label == "rebuild settings":
+            for setting in REBUILD_SESSION:
+                cursor.execute(setting)
         started = time.perf_counter()
-        results = services.growth_rebuild()
-        first = time.perf_counter() - started
-    steady_times: list[float] = []
-    steady_phases: dict[str, float] = {}
-    for _ in range(repeat):
-        phases: dict[str, float] = {}
-        with _phase_timer(phases):
-            started = time.perf_counter()
-            services.growth_rebuild()
-            elapsed = time.perf_counter() - started
-        if not steady_times or elapsed < min(steady_times):
-            steady_phases = phases
-        steady_times.append(elapsed)
-    # cross-tenant: the benchmark counts every row it built.
+        cursor.execute(REFERENCE_SQL)
+        rows = len(cursor.fetchall())
+        return time.perf_counter() - started, rows
+
+
+def _empty_growth_tables() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE reports_studentgrowth, reports_classroomunitgrowthsummary,"
+            " reports_schoolunitgrowthsummary, reports_districtunitgrowthsummary"
+        )
+
+
+def _rebuild() -> dict[str, Any]:
+    """One full rebuild of every district: seconds, phases and what it built and wrote."""
+    from reports import services
+
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
+    results = services.growth_rebuild(phase=_phase_timer(phases))
+    elapsed = time.perf_counter() - started
     return {
-        "first_s": first,
-        "first_phases_s": first_phases,
-        "steady_s": _best(steady_times),
-        "steady_all_s": steady_times,
-        "steady_phases_s": steady_phases,
-        "student_rows": StudentGrowth.objects.all_schools().count(),
+        "s": elapsed,
+        "phases_s": phases,
         "classroom_units": sum(result.classroom_units for result in results),
+        "student_rows": sum(result.student_rows for result in results),
+        "student_rows_written": sum(result.student_rows_written for result in results),
         "summary_rows": sum(result.summary_rows for result in results),
-        "classroom_unit_summary_rows": ClassroomUnitGrowthSummary.objects.all_schools().count(),
+        "summary_rows_written": sum(result.summary_rows_written for result in results),
     }
 
 
+def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    best = min(runs, key=lambda run: run["s"])
+    return {**best, "all_s": [run["s"] for run in runs]}
+
+
+def full_rebuild_rounds(repeat: int) -> dict[str, Any]:
+    """``repeat`` rounds of: the reference (both settings), a first build on emptied growth
+    tables, a periodic rebuild over unchanged scores. Best of each."""
+    references: dict[str, list[float]] = {"defaults": [], "rebuild settings": []}
+    first: list[dict[str, Any]] = []
+    steady: list[dict[str, Any]] = []
+    rows = 0
+    for number in range(repeat):
+        for label in references:
+            seconds, rows = _reference(label)
+            references[label].append(seconds)
+        _empty_growth_tables()
+        first.append(_rebuild())
+        steady.append(_rebuild())
+        print(
+            f"  round {number + 1}: reference "
+            + " / ".join(f"{values[-1]:.2f}" for values in references.values())
+            + f" s, first build {first[-1]['s']:.2f} s, periodic rebuild {steady[-1]['s']:.2f} s"
+        )
+    best_reference = {label: min(values) for label, values in references.items()}
+    return {
+        "reference_s": min(best_reference.values()),
+        "reference_by_settings_s": best_reference,
+        "reference_all_s": references,
+        "reference_rows": rows,
+        "first": _best(first),
+        "steady": _best(steady),
+    }
+
+
+def cold_quantiles() -> dict[str, Any]:
+    """What the t quantiles of the stored intervals cost when nothing has kept them: the kept
+    ones (reports_tquantile) and this process's cache are set aside, then computed again (in a
+    transaction rolled back, so the kept ones stay)."""
+    from django.db import connection, transaction
+
+    from reports import growth, growth_sql
+    from reports.models import (
+        ClassroomUnitGrowthSummary,
+        DistrictUnitGrowthSummary,
+        SchoolUnitGrowthSummary,
+    )
+
+    sizes: set[int] = set()
+    for model in (ClassroomUnitGrowthSummary, SchoolUnitGrowthSummary, DistrictUnitGrowthSummary):
+        # cross-tenant: the benchmark reads every row it built.
+        sizes.update(
+            model.objects.all_schools()
+            .filter(is_suppressed=False, n__gte=2)
+            .values_list("n", flat=True)
+            .distinct()
+        )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM reports_tquantile")
+        growth.student_t_quantile_cached.cache_clear()
+        started = time.perf_counter()
+        growth_sql.quantiles(sorted(sizes))
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return {"distinct_n": len(sizes), "s": elapsed}
+
+
+def _summary_rows_at(built_at: Any) -> int:
+    from reports.models import (
+        ClassroomUnitGrowthSummary,
+        DistrictUnitGrowthSummary,
+        SchoolUnitGrowthSummary,
+    )
+
+    # cross-tenant: the benchmark counts the rows one rebuild wrote.
+    return sum(
+        model.objects.all_schools().filter(built_at=built_at).count()
+        for model in (
+            ClassroomUnitGrowthSummary,
+            SchoolUnitGrowthSummary,
+            DistrictUnitGrowthSummary,
+        )
+    )
+
+
 def incremental_times(repeat: int) -> dict[str, Any]:
-    """Change one post score of one class, then rebuild that classroom unit and its roll-ups."""
+    """Change one post score of one class, then rebuild that classroom unit and its roll-ups:
+    points only (the class's counts stay), then absent and back (they change)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from assessments.models import Score, ScoreStatus
     from reports import services
+    from reports.models import GrowthBuild
 
     # cross-tenant: the benchmark picks any class with post-assessment scores.
     score = (
@@ -244,23 +309,36 @@ def incremental_times(repeat: int) -> dict[str, Any]:
         .distinct()
         .count()
     )
-    times = []
-    queries = 0
     maximum = score.assessment_skill.max_points
-    for number in range(repeat * 3):
-        points = maximum if number % 2 == 0 else 0
-        Score.objects.all_schools().filter(pk=score.pk).update(points=points)
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            services.classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit_id)
-            times.append(time.perf_counter() - started)
-        queries = len(captured)
-    return {
-        "median_ms": statistics.median(times) * 1000,
-        "all_ms": [value * 1000 for value in times],
-        "queries": queries,
-        "class_size": class_size,
+    scores = Score.objects.all_schools().filter(pk=score.pk)
+    edits: dict[str, Callable[[int], Any]] = {
+        "points": lambda number: scores.update(points=maximum if number % 2 == 0 else 0),
+        "absent": lambda number: (
+            scores.update(status=ScoreStatus.ABSENT, points=None)
+            if number % 2 == 0
+            else scores.update(status=ScoreStatus.SCORED, points=maximum)
+        ),
     }
+    scenarios = {}
+    for name, edit in edits.items():
+        times, queries, written = [], set(), []
+        for number in range(repeat * 3):
+            edit(number)
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                services.classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit_id)
+                times.append(time.perf_counter() - started)
+            queries.add(len(captured))
+            built_at = GrowthBuild.objects.get(classroom_unit_id=classroom_unit_id).built_at
+            written.append(_summary_rows_at(built_at))
+        scenarios[name] = {
+            "median_ms": statistics.median(times) * 1000,
+            "all_ms": [value * 1000 for value in times],
+            "queries": sorted(queries),
+            "summary_rows_written": sorted(set(written)),
+        }
+    scores.update(status=score.status, points=score.points)
+    return {"class_size": class_size, **scenarios}
 
 
 def measure(database: ScratchDatabase, students: int, repeat: int) -> dict[str, Any]:
@@ -278,22 +356,20 @@ def measure(database: ScratchDatabase, students: int, repeat: int) -> dict[str, 
         cursor.execute("ANALYZE")
         cursor.execute("SELECT count(*) FROM assessments_score")
         (score_rows,) = cursor.fetchone()
-    print(f"  {score_rows} scores; reference query …")
-    reference_s, reference_by_settings, reference_rows = reference_time(repeat)
-    print(f"  reference {reference_s:.2f} s; full rebuild …")
-    full = full_rebuild_times(repeat)
-    print(f"  full rebuild {full['first_s']:.2f} s first, {full['steady_s']:.2f} s steady; …")
+    print(f"  {score_rows} scores; {repeat} rounds of reference, first build, periodic rebuild:")
+    full = full_rebuild_rounds(repeat)
+    quantiles = cold_quantiles()
+    print(f"  cold t quantiles: {quantiles['distinct_n']} in {quantiles['s']:.2f} s; incremental …")
     incremental = incremental_times(repeat)
+    reference_s = full["reference_s"]
     return {
         "students": students,
         "score_rows": score_rows,
         "seed_s": seed_s,
-        "reference_s": reference_s,
-        "reference_by_settings_s": reference_by_settings,
-        "reference_rows": reference_rows,
-        "full_rebuild": full,
-        "ratio_first": full["first_s"] / reference_s,
-        "ratio_steady": full["steady_s"] / reference_s,
+        **full,
+        "ratio_first": full["first"]["s"] / reference_s,
+        "ratio_steady": full["steady"]["s"] / reference_s,
+        "cold_quantiles": quantiles,
         "incremental": incremental,
     }
 
@@ -303,29 +379,37 @@ def table(results: list[dict[str, Any]]) -> str:
         "students",
         "scores",
         "reference s",
-        "full first s",
+        "first build s",
         "× ref",
-        "full steady s",
+        "periodic s",
         "× ref",
-        "incremental ms",
+        "incr. points ms",
         "queries",
+        "rows",
+        "incr. absent ms",
+        "queries",
+        "rows",
     ]
     lines = [header]
     for result in results:
-        full = result["full_rebuild"]
-        lines.append(
-            [
-                f"{result['students']}",
-                f"{result['score_rows']}",
-                f"{result['reference_s']:.2f}",
-                f"{full['first_s']:.2f}",
-                f"{result['ratio_first']:.2f}",
-                f"{full['steady_s']:.2f}",
-                f"{result['ratio_steady']:.2f}",
-                f"{result['incremental']['median_ms']:.1f}",
-                f"{result['incremental']['queries']}",
+        incremental = result["incremental"]
+        row = [
+            f"{result['students']}",
+            f"{result['score_rows']}",
+            f"{result['reference_s']:.2f}",
+            f"{result['first']['s']:.2f}",
+            f"{result['ratio_first']:.2f}",
+            f"{result['steady']['s']:.2f}",
+            f"{result['ratio_steady']:.2f}",
+        ]
+        for name in ("points", "absent"):
+            scenario = incremental[name]
+            row += [
+                f"{scenario['median_ms']:.1f}",
+                "/".join(str(count) for count in scenario["queries"]),
+                "/".join(str(count) for count in scenario["summary_rows_written"]),
             ]
-        )
+        lines.append(row)
     widths = [max(len(line[index]) for line in lines) for index in range(len(header))]
     rendered = []
     for number, line in enumerate(lines):
@@ -362,23 +446,31 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print()
     for result in results:
-        full = result["full_rebuild"]
-        print(
-            f"{result['students']} students: {full['student_rows']} student rows, "
-            f"{full['summary_rows']} summary rows; steady phases "
-            + ", ".join(
-                f"{name} {seconds:.2f} s" for name, seconds in full["steady_phases_s"].items()
+        for label, run in (("first build", result["first"]), ("periodic", result["steady"])):
+            print(
+                f"{result['students']} students, {label}: {run['student_rows']} student rows "
+                f"({run['student_rows_written']} written), {run['summary_rows']} summary rows "
+                f"({run['summary_rows_written']} written); phases "
+                + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run["phases_s"].items())
             )
+        quantiles = result["cold_quantiles"]
+        print(
+            f"{result['students']} students: cold t quantiles (a new deployment, once) "
+            f"{quantiles['distinct_n']} in {quantiles['s']:.2f} s = "
+            f"{quantiles['s'] / result['reference_s']:.2f} × reference; incremental class of "
+            f"{result['incremental']['class_size']} students"
         )
     first_ratio = max(result["ratio_first"] for result in results)
     steady_ratio = max(result["ratio_steady"] for result in results)
-    incremental = [result["incremental"]["median_ms"] for result in results]
-    queries = {result["incremental"]["queries"] for result in results}
     print(
-        f"\nFull rebuild / reference: steady ≤ {steady_ratio:.2f}×, first build ≤ "
-        f"{first_ratio:.2f}× (target ≤ {TARGET_RATIO:g}×). Incremental: "
-        + ", ".join(f"{ms:.0f} ms" for ms in incremental)
-        + f" with {'/'.join(str(q) for q in sorted(queries))} queries."
+        f"\nFull rebuild / reference: first build ≤ {first_ratio:.2f}×, periodic rebuild ≤ "
+        f"{steady_ratio:.2f}× (target ≤ {TARGET_RATIO:g}×). Incremental (points / absent): "
+        + ", ".join(
+            f"{result['incremental']['points']['median_ms']:.0f} / "
+            f"{result['incremental']['absent']['median_ms']:.0f} ms"
+            for result in results
+        )
+        + "."
     )
     document = {
         "benchmark": "growth_rebuild",
@@ -397,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     options.json.parent.mkdir(parents=True, exist_ok=True)
     options.json.write_text(json.dumps(document, indent=2) + "\n")
     print(f"Figures written to {options.json}")
-    if options.check and steady_ratio > TARGET_RATIO:
+    if options.check and max(first_ratio, steady_ratio) > TARGET_RATIO:
         return 3
     return 0
 

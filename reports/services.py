@@ -3,59 +3,74 @@
 Two ways in, with the same result:
 
 * ``classroom_unit_growth_rebuild``: after a class's scores change, rebuild that classroom
-  unit's student rows, then its school × unit and district × unit roll-ups from stored rows.
-  The work grows with the class and the number of schools, not with the district.
-* ``growth_rebuild``: the periodic full rebuild, set-based: one transaction per district, the
-  student rows in one SQL statement on PostgreSQL (reports/growth_sql.py), every summary from
-  them in one pass. No task per classroom.
+  unit's student rows, then its summaries and its school × unit and district × unit roll-ups
+  from stored moments (reports/rollups.py ``classroom_unit_publish``). The work grows with the
+  class, not with the district.
+* ``growth_rebuild``: the periodic full rebuild, set-based: one transaction per district; on
+  PostgreSQL every student row and summary in a few SQL statements (reports/growth_sql.py),
+  writing only rows that changed. No task per classroom.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from assessments.models import Score
 from classrooms.models import District, Enrollment, StudentGroup
 from reports import growth, growth_sql, rollups
 from reports.models import GrowthBuild, StudentGrowth
-from units.models import Assessment, AssessmentKind, ClassroomUnit
+from units.models import Assessment, AssessmentSkill, ClassroomUnit
 
 logger = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock(namespace, unit id): one builder at a time per district × unit roll-up.
 _ROLLUP_LOCK_NAMESPACE = 0x6772  # "gr"
 
+# Times a step of the full rebuild: phase("student rows") is a context manager (the benchmark's).
+PhaseTimer = Callable[[str], AbstractContextManager[None]]
+
+
+@contextmanager
+def _untimed(_name: str) -> Iterator[None]:
+    yield
+
 
 @dataclass(frozen=True)
 class GrowthRebuildResult:
-    """What a full rebuild of one district wrote, and when."""
+    """What a full rebuild of one district built and wrote, and when. ``student_rows`` and
+    ``summary_rows`` count the rows built; the ``_written`` counts those inserted, updated or
+    deleted because something changed."""
 
     district_id: int
     built_at: datetime
     classroom_units: int
     student_rows: int
     summary_rows: int
+    student_rows_written: int = 0
+    summary_rows_written: int = 0
 
 
 @transaction.atomic
 def classroom_unit_growth_rebuild(*, classroom_unit_id: int) -> int:
     """Replace one classroom unit's student growth rows with ones computed from its scores now,
-    then rebuild its school × unit and district × unit summaries from stored rows.
+    then its summaries and its school × unit and district × unit roll-ups.
 
     Every student enrolled in the classroom during the unit gets a row (incomplete when the pre or
     post percentage is missing). Safe to run twice or concurrently: the classroom unit's build row
     is locked, the rows are replaced as a whole, and roll-ups of one district × unit run one at a
-    time (an advisory lock), each reading what the others committed. Returns the number of
-    student rows written.
+    time (an advisory lock), each reading what the others committed. A fixed number of queries
+    whatever the size of the district (tests/reports/test_growth_rebuild.py). Returns the number
+    of student rows written.
     """
     build, _ = GrowthBuild.objects.get_or_create(classroom_unit_id=classroom_unit_id)
     build = GrowthBuild.objects.select_for_update().get(pk=build.pk)
@@ -67,14 +82,16 @@ def classroom_unit_growth_rebuild(*, classroom_unit_id: int) -> int:
         .get(pk=classroom_unit_id)
     )
     district = classroom_unit.classroom.school.district
-    written = _student_rows_replace(classroom_unit, _growth_settings(district), started_at)
+    layout = _unit_layouts([classroom_unit.unit_id])[classroom_unit.unit_id]
+    written = _student_rows_replace(classroom_unit, layout, _growth_settings(district), started_at)
     _rollup_locks([classroom_unit.unit_id])
-    rollups.district_unit_publish(
+    rollups.classroom_unit_publish(
         district=district,
-        unit_id=classroom_unit.unit_id,
+        classroom_unit=classroom_unit,
+        school_id=classroom_unit.classroom.school_id,
         group_ids=_group_ids(district.pk),
+        skill_codes=layout.skill_codes,
         built_at=started_at,
-        classroom_unit_ids=[classroom_unit.pk],
     )
     build.built_at = started_at
     # A score committed after the rows were read marks the unit stale only once this lock is
@@ -148,98 +165,115 @@ def growth_rebuild_stale() -> int:
     return len(stale_ids)
 
 
-def growth_rebuild(*, district_id: int | None = None) -> list[GrowthRebuildResult]:
+def growth_rebuild(
+    *, district_id: int | None = None, phase: PhaseTimer | None = None
+) -> list[GrowthRebuildResult]:
     """Rebuild every student row and summary of one district (or of all), set-based.
 
     One transaction per district: lock its classroom units' build rows, then its roll-ups;
-    compute every student row at once (one SQL statement on PostgreSQL; each classroom unit in
-    Python elsewhere), write only rows that changed, then every summary from the student rows.
-    Idempotent; concurrent score changes mark their classroom unit stale after this commits.
+    compute every student row and summary at once (a few SQL statements on PostgreSQL; the
+    same rules in Python elsewhere) and write only rows that changed, so a rebuild over
+    unchanged scores writes nothing. Idempotent; concurrent score changes mark their classroom
+    unit stale after this commits. ``phase`` times the steps (bench/growth_rebuild.py).
     """
     # cross-tenant: the full rebuild serves every district (or the one asked for).
     districts = District.objects.all_schools().order_by("pk")
     if district_id is not None:
         districts = districts.filter(pk=district_id)
-    return [_district_growth_rebuild(district) for district in districts]
+    return [_district_growth_rebuild(district, phase or _untimed) for district in districts]
 
 
 @transaction.atomic
-def _district_growth_rebuild(district: District) -> GrowthRebuildResult:
+def _district_growth_rebuild(district: District, phase: PhaseTimer) -> GrowthRebuildResult:
     built_at = timezone.now()
-    # cross-tenant: this district's classroom units, for its own rebuild.
-    classroom_units = list(
-        ClassroomUnit.objects.all_schools()
-        .filter(classroom__school__district_id=district.pk)
-        .values_list("pk", "unit_id", "classroom__school_id")
-        .order_by("pk")
-    )
-    classroom_unit_ids = [classroom_unit_id for classroom_unit_id, _, _ in classroom_units]
-    GrowthBuild.objects.bulk_create(
-        [GrowthBuild(classroom_unit_id=pk) for pk in classroom_unit_ids],
-        ignore_conflicts=True,
-        batch_size=5000,
-    )
-    # Lock order as in classroom_unit_growth_rebuild: build rows first, then roll-ups.
-    builds = GrowthBuild.objects.all_schools().filter(classroom_unit__in=classroom_unit_ids)
-    list(builds.select_for_update().order_by("pk").values_list("pk", flat=True))
-    unit_ids = sorted({unit_id for _, unit_id, _ in classroom_units})
-    _rollup_locks(unit_ids)
+    with phase("locks"):
+        # cross-tenant: this district's classroom units, for its own rebuild.
+        classroom_units = ClassroomUnit.objects.all_schools().filter(
+            classroom__school__district_id=district.pk
+        )
+        _builds_create(classroom_units)
+        # Lock order as in classroom_unit_growth_rebuild: build rows first, then roll-ups.
+        builds = GrowthBuild.objects.all_schools().filter(
+            classroom_unit__classroom__school__district_id=district.pk
+        )
+        classroom_unit_count = len(builds.select_for_update().order_by("pk").values_list("pk"))
+        unit_ids = sorted(set(classroom_units.values_list("unit_id", flat=True).distinct()))
+        _rollup_locks(unit_ids)
 
     group_ids = _group_ids(district.pk)
     settings = _growth_settings(district)
+    layouts = _unit_layouts(unit_ids)
     if _uses_sql():
-        student_rows = growth_sql.district_student_growth_rebuild(
-            district_id=district.pk, settings=settings, built_at=built_at
+        rebuilt = growth_sql.district_rebuild(
+            district_id=district.pk,
+            layouts=layouts,
+            group_ids=group_ids,
+            settings=settings,
+            minimum_n=district.minimum_n,
+            built_at=built_at,
+            phase=phase,
         )
-        cells = growth_sql.district_classroom_unit_cells(
-            district_id=district.pk, group_ids=group_ids
-        )
+        student_rows, summary_rows = rebuilt.student_rows, rebuilt.summary_rows
+        students_written, summaries_written = rebuilt.students_written, rebuilt.summaries_written
     else:
-        # cross-tenant: the units of the classroom units being rebuilt.
-        units = ClassroomUnit.objects.all_schools().select_related("unit")
+        rebuilt_units = list(classroom_units.select_related("unit").order_by("pk"))
         student_rows = sum(
-            _student_rows_replace(classroom_unit, settings, built_at)
-            for classroom_unit in units.filter(pk__in=classroom_unit_ids)
+            _student_rows_replace(
+                classroom_unit, layouts[classroom_unit.unit_id], settings, built_at
+            )
+            for classroom_unit in rebuilt_units
         )
         cells = rollups.classroom_unit_cells(
-            classroom_unit_ids=classroom_unit_ids, group_ids=group_ids
-        )
-    leaves: defaultdict[int, defaultdict[int, dict[int, rollups.Cells]]] = defaultdict(
-        lambda: defaultdict(dict)
-    )
-    for classroom_unit_id, unit_id, school_id in classroom_units:
-        leaves[unit_id][school_id][classroom_unit_id] = cells.get(classroom_unit_id, {})
-    summary_rows = 0
-    for unit_id in unit_ids:
-        published = rollups.district_unit_publish(
-            district=district,
-            unit_id=unit_id,
+            classroom_unit_ids=[classroom_unit.pk for classroom_unit in rebuilt_units],
             group_ids=group_ids,
-            built_at=built_at,
-            leaf_cells=leaves[unit_id],
         )
-        summary_rows += (
-            published.classroom_unit_rows + published.school_rows + published.district_rows
+        by_unit: defaultdict[int, dict[int, rollups.Cells]] = defaultdict(dict)
+        for classroom_unit in rebuilt_units:
+            by_unit[classroom_unit.unit_id][classroom_unit.pk] = cells.get(classroom_unit.pk, {})
+        summary_rows = sum(
+            rollups.district_unit_publish(
+                district=district,
+                unit_id=unit_id,
+                group_ids=group_ids,
+                skill_codes=layouts[unit_id].skill_codes,
+                built_at=built_at,
+                leaf_cells=by_unit[unit_id],
+            ).rows
+            for unit_id in unit_ids
         )
+        students_written, summaries_written = student_rows, summary_rows
     builds.update(built_at=built_at, stale_since=None)
     logger.info(
         "Growth of district %s rebuilt at %s: %s classroom units, %s student rows",
         district.pk,
         built_at.isoformat(),
-        len(classroom_unit_ids),
+        classroom_unit_count,
         student_rows,
     )
     return GrowthRebuildResult(
         district_id=district.pk,
         built_at=built_at,
-        classroom_units=len(classroom_unit_ids),
+        classroom_units=classroom_unit_count,
         student_rows=student_rows,
         summary_rows=summary_rows,
+        student_rows_written=students_written,
+        summary_rows_written=summaries_written,
+    )
+
+
+def _builds_create(classroom_units: QuerySet[ClassroomUnit]) -> None:
+    """A build row for every one of these classroom units that has none yet (one query finds
+    them; making thousands of model instances to ignore would cost more)."""
+    missing = classroom_units.filter(growth_build__isnull=True).values_list("pk", flat=True)
+    GrowthBuild.objects.bulk_create(
+        [GrowthBuild(classroom_unit_id=pk) for pk in missing],
+        ignore_conflicts=True,
+        batch_size=5000,
     )
 
 
 def _uses_sql() -> bool:
-    """The full rebuild computes student rows in SQL on PostgreSQL (reports/growth_sql.py)."""
+    """The full rebuild runs in SQL on PostgreSQL (reports/growth_sql.py)."""
     return connection.vendor == "postgresql"
 
 
@@ -275,6 +309,25 @@ def _group_ids(district_id: int) -> list[int]:
     )
 
 
+def _unit_layouts(unit_ids: list[int]) -> dict[int, growth_sql.UnitLayout]:
+    """How student rows of these units are laid out (``growth_sql.UnitLayout``): two queries."""
+    # cross-tenant: the plans of the units being rebuilt.
+    assessments = (
+        Assessment.objects.all_schools()
+        .filter(unit_id__in=unit_ids)
+        .values_list("unit_id", "pk", "kind", "week", "title")
+    )
+    measures = (
+        AssessmentSkill.objects.all_schools()
+        .filter(assessment__unit_id__in=unit_ids)
+        .values_list("pk", "assessment_id", "skill__code", "max_points")
+    )
+    layouts = growth_sql.unit_layouts(list(assessments), list(measures))
+    for unit_id in unit_ids:  # a unit without assessments yet has an empty layout
+        layouts.setdefault(unit_id, growth_sql.UnitLayout(unit_id, (), (), (), (), ()))
+    return layouts
+
+
 def _enqueue_rebuild(classroom_unit_id: int) -> None:
     from reports.tasks import classroom_unit_growth_rebuild_task
 
@@ -287,11 +340,12 @@ def _enqueue_rebuild(classroom_unit_id: int) -> None:
 
 
 def _student_rows_replace(
-    classroom_unit: ClassroomUnit, settings: growth.GrowthSettings, built_at: datetime
+    classroom_unit: ClassroomUnit,
+    layout: growth_sql.UnitLayout,
+    settings: growth.GrowthSettings,
+    built_at: datetime,
 ) -> int:
     """Replace one classroom unit's student rows, computed in Python by reports/growth.py."""
-    # cross-tenant: the plan of the unit being rebuilt.
-    assessments = list(Assessment.objects.all_schools().filter(unit_id=classroom_unit.unit_id))
     scores_by_student = _scores_by_student_and_assessment(classroom_unit.pk)
     student_ids = set(
         Enrollment.objects.all_schools()
@@ -301,7 +355,7 @@ def _student_rows_replace(
     ) | set(scores_by_student)
     rows = [
         _student_growth_row(
-            classroom_unit, student_id, assessments, scores_by_student[student_id], settings
+            classroom_unit, student_id, layout, scores_by_student[student_id], settings
         )
         for student_id in sorted(student_ids)
     ]
@@ -343,27 +397,39 @@ def _scores_by_student_and_assessment(
 def _student_growth_row(
     classroom_unit: ClassroomUnit,
     student_id: int,
-    assessments: list[Assessment],
+    layout: growth_sql.UnitLayout,
     scores_by_assessment: dict[int, list[growth.SkillScore]],
     settings: growth.GrowthSettings,
 ) -> StudentGrowth:
-    percentage = {
-        assessment.pk: growth.assessment_percentage(scores_by_assessment.get(assessment.pk, []))
-        for assessment in assessments
-    }
-    pre = next(a for a in assessments if a.kind == AssessmentKind.PRE)
-    post = next(a for a in assessments if a.kind == AssessmentKind.POST)
-    result: Any = growth.student_growth(
-        pre_percentage=percentage[pre.pk],
-        post_percentage=percentage[post.pk],
-        pre_week=pre.week,
-        post_week=post.week,
+    """One student's row: reports/growth.py's numbers in the unit's layout."""
+    percentages = [
+        growth.assessment_percentage(scores_by_assessment.get(assessment_id, []))
+        for assessment_id in layout.assessment_ids
+    ]
+    pre = layout.position_of("pre")
+    post = layout.position_of("post")
+
+    def skills_at(position: int | None) -> dict[str, float]:
+        if position is None:
+            return {}
+        return growth.skill_percentages(
+            scores_by_assessment.get(layout.assessment_ids[position], [])
+        )
+
+    pre_skills, post_skills = skills_at(pre), skills_at(post)
+    result = growth.student_growth(
+        pre_percentage=None if pre is None else percentages[pre],
+        post_percentage=None if post is None else percentages[post],
+        pre_week=1 if pre is None else layout.weeks[pre],
+        post_week=1 if post is None else layout.weeks[post],
         formative_percentages=[
-            (a.week, percentage[a.pk]) for a in assessments if a.kind == AssessmentKind.FORMATIVE
+            (week, percentage)
+            for kind, week, percentage in zip(layout.kinds, layout.weeks, percentages, strict=True)
+            if kind == "formative"
         ],
         settings=settings,
-        pre_skill_percentages=growth.skill_percentages(scores_by_assessment.get(pre.pk, [])),
-        post_skill_percentages=growth.skill_percentages(scores_by_assessment.get(post.pk, [])),
+        pre_skill_percentages=pre_skills,
+        post_skill_percentages=post_skills,
     )
     return StudentGrowth(
         classroom_unit=classroom_unit,
@@ -379,9 +445,11 @@ def _student_growth_row(
         is_complete=result.is_complete,
         pre_band="" if result.pre_band is None else result.pre_band.value,
         post_band="" if result.post_band is None else result.post_band.value,
-        pre_skill_percentages=dict(result.pre_skill_percentages),
-        post_skill_percentages=dict(result.post_skill_percentages),
-        trajectory=[[point.week, point.percentage] for point in result.trajectory],
+        skill_codes=list(layout.skill_codes),
+        pre_skills=[pre_skills.get(code) for code in layout.skill_codes],
+        post_skills=[post_skills.get(code) for code in layout.skill_codes],
+        checkpoint_weeks=list(layout.weeks),
+        checkpoint_percentages=percentages,
     )
 
 

@@ -197,3 +197,77 @@ def test_periodic_catch_up_rebuilds_what_is_still_stale():
     assert StudentGrowth.objects.filter(classroom_unit=classroom_unit).count() == 3
     assert GrowthBuild.objects.get(classroom_unit=classroom_unit).stale_since is None
     assert growth_rebuild_stale_task() == 0
+
+
+def _district(*, schools: int, classes: int, name: str):
+    """``schools`` × ``classes`` classrooms of five students, about 40% in the EL group."""
+    import random
+
+    from tests.reports.builders import growth_world
+
+    rng = random.Random(3)
+    layout = {
+        f"{name} school {school}": {
+            f"{name} {school}-{number}": [
+                (
+                    f"{name}{school}{number}P{index}",
+                    ["EL"] if rng.random() < 0.4 else [],
+                    (rng.randint(0, 4), rng.randint(0, 6)),
+                    (rng.randint(0, 4), rng.randint(0, 6)),
+                )
+                for index in range(5)
+            ]
+            for number in range(classes)
+        }
+        for school in range(schools)
+    }
+    return growth_world(minimum_n=2, layout=layout, district_name=name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("edit", ["points", "absent"])
+def test_incremental_rebuild_work_does_not_grow_with_the_district(edit):
+    """After one class's score changes, the rebuild runs the same queries in a district of 2
+    classrooms as in one of 16; when only points changed (who counts did not) it writes the
+    same rows: the class's, its school's and its district's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reports import services
+    from reports.models import (
+        ClassroomUnitGrowthSummary,
+        DistrictUnitGrowthSummary,
+        SchoolUnitGrowthSummary,
+    )
+    from tests.reports.builders import enter
+
+    work = []
+    for world in (
+        _district(schools=1, classes=2, name="Small"),
+        _district(schools=4, classes=4, name="Large"),
+    ):
+        services.growth_rebuild(district_id=world.district.pk)
+        name = sorted(world.classroom_units)[0]
+        classroom_unit = world.classroom_units[name]
+        student = next(s for key, s in sorted(world.students.items()) if key.endswith("P0"))
+        enter(classroom_unit, student, "post", (4, 6) if edit == "points" else "absent")
+
+        with CaptureQueriesContext(connection) as queries:
+            services.classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit.pk)
+
+        built_at = GrowthBuild.objects.get(classroom_unit=classroom_unit).built_at
+        written = sum(
+            model.objects.all_schools().filter(built_at=built_at).count()
+            for model in (
+                ClassroomUnitGrowthSummary,
+                SchoolUnitGrowthSummary,
+                DistrictUnitGrowthSummary,
+            )
+        )
+        work.append((len(queries), written))
+
+    (small_queries, small_rows), (large_queries, large_rows) = work
+    assert small_queries == large_queries
+    if edit == "points":
+        # Everyone's row and the EL group's two rows, for the class, its school, its district.
+        assert small_rows == large_rows == 9

@@ -10,11 +10,15 @@ three classrooms of two schools; pre and post are (A points out of 4, B points o
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from assessments.models import Score, ScoreStatus
+from classrooms.models import District
 from reports import services
 from reports.models import (
     BreakdownPart,
@@ -25,6 +29,7 @@ from reports.models import (
     StudentGrowth,
 )
 from reports.tasks import growth_rebuild_task
+from tests import factories
 from tests.reports.builders import (
     GrowthWorld,
     enter,
@@ -32,6 +37,8 @@ from tests.reports.builders import (
     students_snapshot,
     summaries_snapshot,
 )
+from units.models import AssessmentSkill
+from units.services import AssessmentSpec, MeasureSpec, PlanSpec, SkillSpec
 
 LAYOUT = {
     "School 1": {
@@ -313,7 +320,10 @@ def test_sql_and_python_full_rebuilds_agree_on_a_demo_district(monkeypatch) -> N
     district = District.objects.get(name="Agreement")
     services.growth_rebuild(district_id=district.pk)
     sql_students, sql_summaries = students_snapshot(), summaries_snapshot()
-    assert any(row["trajectory"] and len(row["trajectory"]) > 2 for row in sql_students.values())
+    assert any(
+        sum(percentage is not None for percentage in row["checkpoint_percentages"]) > 2
+        for row in sql_students.values()
+    )
     assert any(not row["is_complete"] for row in sql_students.values())
     StudentGrowth.objects.all().delete()
 
@@ -367,3 +377,211 @@ def test_incremental_rebuilds_after_random_edits_always_equal_a_full_rebuild() -
         services.growth_rebuild(district_id=world.district.pk)
 
         assert incremental == summaries_snapshot(), name
+
+
+@pytest.mark.django_db
+def test_a_rebuild_over_unchanged_scores_writes_nothing_but_build_times() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL rebuild runs on PostgreSQL only")
+    world = build()
+    students, summaries = students_snapshot(), summaries_snapshot()
+
+    [result] = services.growth_rebuild(district_id=world.district.pk)
+
+    assert (result.student_rows, result.summary_rows) == (10, len(summaries))
+    assert (result.student_rows_written, result.summary_rows_written) == (0, 0)
+    assert students_snapshot() == students
+    assert summaries_snapshot() == summaries
+
+
+def _two_shapes_world() -> District:
+    """A district teaching units of different shapes: the usual one (skills A, B; pre,
+    checkpoints in weeks 3 and 5, post in week 8), one of 6 weeks with three skills, one
+    checkpoint in week 4 and a pre that leaves skill C out (some students absent or exempt),
+    and one with no plan yet, whose enrolled students still get (empty) rows."""
+    import random
+
+    rng = random.Random(5)
+    district = factories.DistrictFactory(name="Shapes", minimum_n=2)
+    group = factories.StudentGroupFactory(district=district, name="EL")
+    a, b, c = (
+        MeasureSpec(skill_code=code, max_points=Decimal(points))
+        for code, points in (("A", "4"), ("B", "6"), ("C", "5"))
+    )
+    wide = PlanSpec(
+        weeks=6,
+        skills=(SkillSpec(code="A"), SkillSpec(code="B"), SkillSpec(code="C")),
+        assessments=(
+            AssessmentSpec(kind="pre", week=1, title="Pre", measures=(a, b)),
+            AssessmentSpec(kind="formative", week=4, title="Check", measures=(b, c)),
+            AssessmentSpec(kind="post", week=6, title="Post", measures=(a, b, c)),
+        ),
+    )
+    units = [
+        factories.make_unit(district, title="Usual"),
+        factories.make_unit(district, title="Wide", plan=wide),
+    ]
+    school = factories.SchoolFactory(district=district)
+    for unit in units:
+        for _ in range(2):
+            classroom = factories.ClassroomFactory(school=school)
+            classroom_unit = factories.ClassroomUnitFactory(classroom=classroom, unit=unit)
+            for _ in range(6):
+                student = factories.EnrollmentFactory(
+                    classroom=classroom, student__district=district
+                ).student
+                if rng.random() < 0.4:
+                    student.groups.add(group)
+                for measure in AssessmentSkill.objects.filter(assessment__unit=unit):
+                    roll = rng.random()
+                    status = (
+                        ScoreStatus.ABSENT
+                        if roll < 0.1
+                        else ScoreStatus.EXEMPT
+                        if roll < 0.15
+                        else ScoreStatus.SCORED
+                    )
+                    points = (
+                        Decimal(rng.randint(0, int(measure.max_points * 2))) / 2
+                        if status == ScoreStatus.SCORED
+                        else None
+                    )
+                    Score.objects.create(
+                        classroom_unit=classroom_unit,
+                        student=student,
+                        assessment_skill=measure,
+                        status=status,
+                        points=points,
+                        entered_at=timezone.now(),
+                    )
+    blank = factories.UnitFactory(district=district, title="Blank")
+    classroom = factories.ClassroomFactory(school=school)
+    factories.ClassroomUnitFactory(classroom=classroom, unit=blank)
+    for _ in range(3):
+        factories.EnrollmentFactory(classroom=classroom, student__district=district)
+    return district
+
+
+def _python_rebuild_agrees(district_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    services.growth_rebuild(district_id=district_id)
+    sql_students, sql_summaries = students_snapshot(), summaries_snapshot()
+    StudentGrowth.objects.all().delete()
+    monkeypatch.setattr(services, "_uses_sql", lambda: False)
+    services.growth_rebuild(district_id=district_id)
+
+    assert students_snapshot() == sql_students
+    assert summaries_snapshot() == sql_summaries
+
+
+@pytest.mark.django_db
+def test_sql_and_python_full_rebuilds_agree_on_units_of_different_shapes(monkeypatch) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL rebuild runs on PostgreSQL only")
+    district = _two_shapes_world()
+
+    _python_rebuild_agrees(district.pk, monkeypatch)
+
+    wide = StudentGrowth.objects.filter(classroom_unit__unit__title="Wide").first()
+    assert wide is not None
+    assert wide.skill_codes == ["A", "B", "C"]
+    assert wide.checkpoint_weeks == [1, 4, 6]
+    assert "C" not in wide.pre_skill_percentages
+    blank = StudentGrowth.objects.filter(classroom_unit__unit__title="Blank")
+    assert blank.count() == 3
+    assert all(not row.is_complete and row.trajectory == [] for row in blank)
+
+
+@pytest.mark.django_db
+def test_sql_and_python_full_rebuilds_agree_when_totals_are_summed_apart(monkeypatch) -> None:
+    """Points and max points share one float sum only while both fit in 26 bits; past that
+    (huge max points) they are summed apart, with the same results."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL rebuild runs on PostgreSQL only")
+    from reports import growth_sql
+
+    world = growth_world(minimum_n=2, layout=LAYOUT)
+    monkeypatch.setattr(growth_sql, "_PACKING_LIMIT", 1)
+
+    _python_rebuild_agrees(world.district.pk, monkeypatch)
+
+
+@pytest.mark.django_db
+def test_incremental_rebuild_that_leaves_a_school_all_equal_equals_a_full_rebuild(
+    monkeypatch,
+) -> None:
+    """School 1's pre percentages become all 50: its SD is exactly 0, which subtracting the
+    class's old moments from the school's could only approximate, so the school is added up
+    from its classrooms again."""
+    from reports import rollups
+
+    world = build()
+    for name in ("Ana", "Ben", "Cai", "Dee"):
+        enter(world.classroom_units["C1"], world.students[name], "pre", (2, 3))
+    services.classroom_unit_growth_rebuild(classroom_unit_id=world.classroom_units["C1"].pk)
+    for name in ("Eli", "Fay", "Gus"):
+        enter(world.classroom_units["C2"], world.students[name], "pre", (2, 3))
+    refused = []
+    replace = rollups.cells_replace
+
+    def spied(*args, **kwargs):
+        try:
+            return replace(*args, **kwargs)
+        except rollups.Cancelled:
+            refused.append(True)
+            raise
+
+    monkeypatch.setattr(rollups, "cells_replace", spied)
+
+    services.classroom_unit_growth_rebuild(classroom_unit_id=world.classroom_units["C2"].pk)
+    incremental = summaries_snapshot()
+    assert refused, "the school's difference of moments was refused"
+    services.growth_rebuild(district_id=world.district.pk)
+
+    assert incremental == summaries_snapshot()
+    school = everyone(SchoolUnitGrowthSummary, school=world.schools["School 1"], unit=world.unit)
+    assert school.mean_pre_percentage == pytest.approx(50.0)
+
+
+@pytest.mark.django_db
+def test_a_rebuild_adds_floats_in_one_order_whatever_order_the_parts_come_in(
+    monkeypatch,
+) -> None:
+    """Each class's students are first added up per combination of student groups; the order
+    those parts are stored in follows the plan (a hash table sized from estimates, which
+    differ between a first build and later ones). Cells must add the parts in one fixed order
+    all the same, or an unchanged district would look changed: here the second build stores
+    its parts scrambled, and writes nothing."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL rebuild runs on PostgreSQL only")
+    import random
+
+    from classrooms.demo import demo_district_seed
+    from reports import growth_sql
+
+    demo_district_seed(name="Twice", students=300, seed=3, username_prefix="twice-", password="pw")
+    district = District.objects.get(name="Twice")
+    # Six more student groups: a class splits into many combinations, so its cells add up
+    # many parts, where the order of float additions shows.
+    rng = random.Random(9)
+    students = list(district.students.all())
+    for number in range(6):
+        group = factories.StudentGroupFactory(district=district, name=f"Extra {number}")
+        group.students.set([student for student in students if rng.random() < 0.5])
+    [first] = services.growth_rebuild(district_id=district.pk)
+    summaries = summaries_snapshot()
+    partials = growth_sql._partials_sql
+    prefix = "CREATE TEMPORARY TABLE growth_partial ON COMMIT DROP AS"
+
+    def scrambled(*args):
+        statement = partials(*args).strip()
+        assert statement.startswith(prefix)
+        select = statement.removeprefix(prefix)
+        return f"{prefix} SELECT * FROM ({select}) parts ORDER BY md5(parts::text)"  # noqa: S608
+
+    monkeypatch.setattr(growth_sql, "_partials_sql", scrambled)
+
+    [again] = services.growth_rebuild(district_id=district.pk)
+
+    assert first.summary_rows_written == first.summary_rows > 0
+    assert (again.student_rows_written, again.summary_rows_written) == (0, 0)
+    assert summaries_snapshot() == summaries
