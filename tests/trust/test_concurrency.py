@@ -154,18 +154,43 @@ def _shown(score: Score | None) -> str:
 
 
 def _lost_updates(target: Target, outcomes: Outcomes) -> list[str]:
-    """Acknowledged writes that are neither final nor superseded by a higher acknowledged
-    version, and versions of a cell acknowledged with two different values."""
+    """Acknowledged writes that are neither final nor superseded by a later acknowledged write,
+    and versions of a cell acknowledged with two different values.
+
+    A clear is acknowledged without a version (an empty cell has none; the next entry is an
+    add): its place in the cell's order is its history row's version. Every clear in the history
+    must be one that a writer was told about (a clear of a cell already empty is acknowledged
+    without writing anything).
+    """
     current = _current(target)
+    cleared_at: dict[Cell, list[int]] = defaultdict(list)
+    for change in ScoreChange.objects.filter(
+        classroom_unit=target.classroom_unit, assessment_skill__assessment=target.assessment
+    ).select_related("assessment_skill__skill"):
+        if CellValue(status=change.new_status, points=change.new_points).shown == "":
+            cleared_at[change.student_id, change.assessment_skill.skill.code].append(
+                change.version
+            )
     highest: dict[Cell, int] = defaultdict(int)
     values: dict[tuple[Cell, int | None], set[str]] = defaultdict(set)
+    clears_acknowledged: Counter[Cell] = Counter()
     for cell, version, value in outcomes.acknowledged:
+        if version is None and value == "":
+            clears_acknowledged[cell] += 1
+            continue
         highest[cell] = max(highest[cell], version or 0)
         values[cell, version].add(value)
+    for cell, versions in cleared_at.items():
+        highest[cell] = max(highest[cell], *versions)
     lost = [
         f"{cell} v{version}: {sorted(seen)} acknowledged for one version"
         for (cell, version), seen in values.items()
         if len(seen) > 1
+    ]
+    lost += [
+        f"{cell}: {len(versions)} clears in its history, {clears_acknowledged[cell]} acknowledged"
+        for cell, versions in cleared_at.items()
+        if clears_acknowledged[cell] < len(versions)
     ]
     for cell, version, value in outcomes.acknowledged:
         final = current.get(cell)
