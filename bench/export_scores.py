@@ -37,7 +37,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from bench.harness import (
     GunicornServer,
     ScratchDatabase,
     add_scratch_run_arguments,
+    clean_up_on_sigterm,
     django_close,
     django_setup,
     git_commit,
@@ -389,13 +389,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     return options
 
 
-def _exit_on_sigterm(signum: int, _frame: Any) -> None:
-    raise SystemExit(f"Stopped by signal {signum}.")
-
-
 def main(argv: list[str] | None = None) -> int:
     options = arguments(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the cleanup below runs on `kill`
+    clean_up_on_sigterm()
     database = ScratchDatabase(server_url=options.pg, name=options.database)
     work_dir = Path(tempfile.mkdtemp(prefix="thinslice-bench-export-"))
     results: list[SizeResult] = []

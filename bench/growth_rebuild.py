@@ -41,7 +41,6 @@ import datetime
 import json
 import os
 import platform
-import signal
 import statistics
 import sys
 import time
@@ -52,6 +51,7 @@ from typing import Any
 from bench.harness import (
     ScratchDatabase,
     add_scratch_run_arguments,
+    clean_up_on_sigterm,
     django_close,
     django_setup,
     git_commit,
@@ -421,13 +421,9 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(rendered)
 
 
-def _exit_on_sigterm(signum: int, _frame: Any) -> None:
-    raise SystemExit(f"Stopped by signal {signum}.")
-
-
 def main(argv: list[str] | None = None) -> int:
     options = arguments(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the cleanup below runs on `kill`
+    clean_up_on_sigterm()
     database = ScratchDatabase(server_url=options.pg, name=options.database)
     results = []
     started = time.perf_counter()

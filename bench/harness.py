@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -88,6 +89,16 @@ class ScratchDatabase:
 
 
 # --------------------------------------------------------------------------- Django processes
+
+
+def clean_up_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that a benchmark stopped with `kill` still runs its
+    ``finally`` blocks: servers stopped, scratch database dropped."""
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(f"Stopped by signal {signum}.")
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def add_scratch_run_arguments(parser: Any, *, results_name: str, database: str) -> None:

@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ from bench.harness import (
     PhaseResult,
     RedisServer,
     ScratchDatabase,
+    clean_up_on_sigterm,
     django_close,
     django_setup,
     git_commit,
@@ -317,13 +317,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     return options
 
 
-def _exit_on_sigterm(signum: int, _frame: Any) -> None:
-    raise SystemExit(f"Stopped by signal {signum}.")
-
-
 def main(argv: list[str] | None = None) -> int:
     options = arguments(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the cleanup below runs on `kill`
+    clean_up_on_sigterm()
     database = ScratchDatabase(server_url=options.pg, name=options.database)
     work_dir = Path(tempfile.mkdtemp(prefix="thinslice-bench-"))
     redis = RedisServer(work_dir=work_dir / "redis")

@@ -1048,6 +1048,29 @@ def _partner(name: str) -> str:
     return f"o.{name}"
 
 
+def _cell_statistics() -> list[str]:
+    """The statistics of cell ``c`` that every shown summary row carries, in ``_SHOWN_COLUMNS``
+    order: n and incomplete through the proficiency transitions."""
+    return [
+        "c.n",
+        "c.incomplete",
+        "c.mean_pre",
+        "c.mean_post",
+        "c.mean_gain",
+        _interval("-"),
+        _interval("+"),
+        "c.class_gain",
+        _hake("c.class_gain"),
+        "c.mean_individual_gain",
+        "c.at_ceiling",
+        "c.little_room",
+        _effect_size(),
+        "c.target_met",
+        "c.share_meeting_target",
+        _transitions(),
+    ]
+
+
 def _shown_columns(skills: int, *, is_group: bool) -> list[str]:
     """The values (``_VALUE_COLUMNS``) of the shown breakdown row of cell ``c``
     (``rollups.node_rows``): its statistics, skill means (a skill hidden by the flags shows as
@@ -1090,29 +1113,7 @@ def _shown_columns(skills: int, *, is_group: bool) -> list[str]:
         skill_gaps = _skill_object(skills, "c.codes", skill_gap, either)
     else:
         gaps, skill_gaps = ["NULL::float8"] * 3, "'{}'::jsonb"
-    return [
-        "false",
-        "''",
-        "c.n",
-        "c.incomplete",
-        "c.mean_pre",
-        "c.mean_post",
-        "c.mean_gain",
-        _interval("-"),
-        _interval("+"),
-        "c.class_gain",
-        _hake("c.class_gain"),
-        "c.mean_individual_gain",
-        "c.at_ceiling",
-        "c.little_room",
-        _effect_size(),
-        "c.target_met",
-        "c.share_meeting_target",
-        _transitions(),
-        skill_means,
-        *gaps,
-        skill_gaps,
-    ]
+    return ["false", "''", *_cell_statistics(), skill_means, *gaps, skill_gaps]
 
 
 def _hidden_columns() -> list[str]:
@@ -1175,22 +1176,7 @@ def _summary_rows_sql(group_count: int, skills: int, level: int | None = None) -
     everyone = [
         "false",
         "''",
-        "c.n",
-        "c.incomplete",
-        "c.mean_pre",
-        "c.mean_post",
-        "c.mean_gain",
-        _interval("-"),
-        _interval("+"),
-        "c.class_gain",
-        _hake("c.class_gain"),
-        "c.mean_individual_gain",
-        "c.at_ceiling",
-        "c.little_room",
-        _effect_size(),
-        "c.target_met",
-        "c.share_meeting_target",
-        _transitions(),
+        *_cell_statistics(),
         _skill_object(
             skills, "c.codes", lambda j: _skill_means(_own, j), lambda j: f"c.skill_n_{j} > 0"
         ),

@@ -42,18 +42,23 @@ class GrowthTask(Task):  # type: ignore[misc]
             logger.exception("Could not record the failed growth rebuild %s", scope)
 
 
-def _scope(task: Task, args: Any, kwargs: Any) -> dict[str, Any]:
-    """The ids the task was called with, by name (classroom_unit_id or district_id)."""
-    return dict(inspect.signature(task.run).bind(*args, **kwargs).arguments)
-
-
-@shared_task(
+# Every growth task: acknowledged late (a worker that dies mid-build gives the message back),
+# retried with backoff after database errors, at most GROWTH_MAX_RETRIES times.
+growth_task = shared_task(
     base=GrowthTask,
     acks_late=True,
     autoretry_for=(OperationalError,),
     max_retries=GROWTH_MAX_RETRIES,
     retry_backoff=True,
 )
+
+
+def _scope(task: Task, args: Any, kwargs: Any) -> dict[str, Any]:
+    """The ids the task was called with, by name (classroom_unit_id or district_id)."""
+    return dict(inspect.signature(task.run).bind(*args, **kwargs).arguments)
+
+
+@growth_task
 def classroom_unit_growth_rebuild_task(classroom_unit_id: int) -> int:
     """Rebuild one classroom unit's student growth and its school and district roll-ups;
     idempotent (rows are replaced whole)."""
@@ -62,13 +67,7 @@ def classroom_unit_growth_rebuild_task(classroom_unit_id: int) -> int:
     return written
 
 
-@shared_task(
-    base=GrowthTask,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    max_retries=GROWTH_MAX_RETRIES,
-    retry_backoff=True,
-)
+@growth_task
 def growth_rebuild_stale_task() -> int:
     """Periodic (celery beat): rebuild whatever is still marked stale."""
     rebuilt = services.growth_rebuild_stale()
@@ -76,13 +75,7 @@ def growth_rebuild_stale_task() -> int:
     return rebuilt
 
 
-@shared_task(
-    base=GrowthTask,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    max_retries=GROWTH_MAX_RETRIES,
-    retry_backoff=True,
-)
+@growth_task
 def growth_rebuild_task(district_id: int | None = None) -> list[dict[str, object]]:
     """Periodic (celery beat): the set-based full rebuild of one district or all, in one task
     (never one task per classroom). Returns, per district, when it was built and what it wrote.
