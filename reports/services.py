@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings as django_settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -153,15 +153,29 @@ def _mark_stale_locked(classroom_unit_id: int, now: datetime) -> bool:
 
 
 def growth_rebuild_stale() -> int:
-    """Rebuild every classroom unit marked stale (the periodic catch-up for anything missed)."""
+    """Rebuild every classroom unit marked stale (the periodic catch-up for anything missed).
+
+    A classroom unit whose rebuild fails does not hold up the others: each is rebuilt in its own
+    transaction (a savepoint when called inside one), and the first database error is raised
+    once every other unit has been tried, so the task retries and, when it gives up, marks
+    failed only the builds still stale. Returns the number of units rebuilt.
+    """
     # cross-tenant: the periodic catch-up serves every district; rows stay in their unit.
     stale_ids = list(
         GrowthBuild.objects.all_schools()
         .filter(stale_since__isnull=False)
+        .order_by("classroom_unit_id")
         .values_list("classroom_unit_id", flat=True)
     )
+    errors: list[DatabaseError] = []
     for classroom_unit_id in stale_ids:
-        classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit_id)
+        try:
+            classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit_id)
+        except DatabaseError as error:
+            logger.warning("Growth rebuild of classroom unit %s failed", classroom_unit_id)
+            errors.append(error)
+    if errors:
+        raise errors[0]
     return len(stale_ids)
 
 

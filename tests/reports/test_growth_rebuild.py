@@ -199,6 +199,34 @@ def test_periodic_catch_up_rebuilds_what_is_still_stale():
     assert growth_rebuild_stale_task() == 0
 
 
+@pytest.mark.django_db
+def test_periodic_catch_up_rebuilds_the_others_when_one_class_fails(monkeypatch):
+    from django.db import OperationalError
+
+    from reports import services as growth_services
+
+    failing, _ = _class_with_scores()
+    healthy, _ = _class_with_scores()
+    for classroom_unit in (failing, healthy):
+        GrowthBuild.objects.create(classroom_unit=classroom_unit, stale_since=timezone.now())
+    replace = growth_services._student_rows_replace
+
+    def refuse_one(classroom_unit, *args, **kwargs):
+        if classroom_unit.pk == failing.pk:
+            raise OperationalError("the database refused this class")
+        return replace(classroom_unit, *args, **kwargs)
+
+    monkeypatch.setattr(growth_services, "_student_rows_replace", refuse_one)
+
+    with pytest.raises(OperationalError):
+        growth_services.growth_rebuild_stale()
+
+    assert GrowthBuild.objects.get(classroom_unit=healthy).stale_since is None
+    assert StudentGrowth.objects.filter(classroom_unit=healthy).count() == 3
+    assert GrowthBuild.objects.get(classroom_unit=failing).stale_since is not None
+    assert not StudentGrowth.objects.filter(classroom_unit=failing).exists()
+
+
 def _district(*, schools: int, classes: int, name: str):
     """``schools`` × ``classes`` classrooms of five students, about 40% in the EL group."""
     import random
