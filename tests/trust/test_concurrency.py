@@ -168,9 +168,7 @@ def _lost_updates(target: Target, outcomes: Outcomes) -> list[str]:
         classroom_unit=target.classroom_unit, assessment_skill__assessment=target.assessment
     ).select_related("assessment_skill__skill"):
         if CellValue(status=change.new_status, points=change.new_points).shown == "":
-            cleared_at[change.student_id, change.assessment_skill.skill.code].append(
-                change.version
-            )
+            cleared_at[change.student_id, change.assessment_skill.skill.code].append(change.version)
     highest: dict[Cell, int] = defaultdict(int)
     values: dict[tuple[Cell, int | None], set[str]] = defaultdict(set)
     clears_acknowledged: Counter[Cell] = Counter()
