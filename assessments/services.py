@@ -60,6 +60,7 @@ class CellValue:
 
 
 EMPTY = CellValue(status="", points=None)
+_HUNDREDTH = Decimal("0.01")  # points are kept to two places
 
 
 class StoredScore(NamedTuple):
@@ -118,11 +119,11 @@ def parse_cell(text: str, max_points: Decimal) -> CellValue:
         ) from None
     if not points.is_finite():
         raise ValueError(f"'{typed}' is not a score.")
-    if points != points.quantize(Decimal("0.01")):
+    if points != points.quantize(_HUNDREDTH):
         raise ValueError(f"'{typed}' has more than 2 decimals.")
     if points < 0 or points > max_points:
         raise ValueError(f"{typed} is outside 0 to {format_points(max_points)} points.")
-    return CellValue(status=ScoreStatus.SCORED, points=points.quantize(Decimal("0.01")))
+    return CellValue(status=ScoreStatus.SCORED, points=points.quantize(_HUNDREDTH))
 
 
 def scores_save(
@@ -247,7 +248,16 @@ def _measures(assessment_id: int) -> dict[str, Measure]:
             f" JOIN {_SKILL} s ON s.id = m.skill_id WHERE m.assessment_id = %s",
             [assessment_id],
         )
-        return {code: Measure(pk, code, Decimal(max_points)) for pk, code, max_points in cursor}
+        return {code: Measure(pk, code, _points(max_points)) for pk, code, max_points in cursor}
+
+
+def _points(value: Decimal | float | int) -> Decimal:
+    """Points as the ORM reads them: PostgreSQL's numeric is already a Decimal; SQLite keeps
+    decimals as REAL or INTEGER, so 2.3 comes back as the float nearest to it and is read at the
+    column's two places (Decimal(2.3) would be 2.29999..., a change from the "2.3" retyped)."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(repr(value)).quantize(_HUNDREDTH)
 
 
 def _enrolled_student_ids(classroom_unit: ClassroomUnit) -> set[int]:
@@ -284,7 +294,7 @@ def _locked_scores(
         )
         return {
             (student_id, measure_id): StoredScore(
-                status, None if points is None else Decimal(points), version, entered_by_id
+                status, None if points is None else _points(points), version, entered_by_id
             )
             for student_id, measure_id, status, points, version, entered_by_id in cursor
         }
@@ -632,7 +642,7 @@ def _replay(
 ) -> SaveResult | None:
     """The answer to a request already applied under ``request_key``, or None when it is new.
 
-    Raises ValidationError when the key was used for other values in these cells.
+    Raises ValidationError when the key was used for a different request (``_is_same_request``).
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -648,19 +658,6 @@ def _replay(
     }
     if not applied:
         return None
-    if any(change.classroom_unit_id != classroom_unit.pk for change in applied.values()):
-        raise ValidationError(_KEY_REUSED)
-    for entry in entries:
-        measure = measured.get(entry.skill_code)
-        change = applied.get((entry.student_id, measure.pk)) if measure else None
-        if change is None:
-            continue  # a cell the request left as it was: it wrote no history
-        try:
-            sent = parse_cell(entry.value, measure.max_points) if measure else None
-        except ValueError:
-            sent = None
-        if sent != CellValue(status=change.new_status, points=change.new_points):
-            raise ValidationError(_KEY_REUSED)
     current = {
         (score.student_id, score.assessment_skill_id): score
         for score in Score.objects.all_schools().filter(
@@ -669,6 +666,8 @@ def _replay(
             assessment_skill__in=[measure.pk for measure in measured.values()],
         )
     }
+    if not _is_same_request(classroom_unit, measured, entries, applied, current):
+        raise ValidationError(_KEY_REUSED)
     result = SaveResult(is_replay=True)
     for entry in entries:
         measure = measured.get(entry.skill_code)
@@ -676,6 +675,43 @@ def _replay(
         stored = _stored(score) if score else None
         result.saved.append(_saved(entry, score.version if score else None, _value_of(stored)))
     return result
+
+
+def _is_same_request(
+    classroom_unit: ClassroomUnit,
+    measured: dict[str, Measure],
+    entries: list[ScoreEntry],
+    applied: dict[tuple[int, int], ScoreChange],
+    current: dict[tuple[int, int], Score],
+) -> bool:
+    """Whether ``entries`` can be the request whose key wrote the ``applied`` history rows.
+
+    Only changed cells left history, so the request is pieced together: every cell the key
+    changed is a cell of these entries, in this classroom unit, set to the value sent; and every
+    other cell sent is at the value sent now (a cell the first request left as it was). A cell
+    changed by someone else since then makes a true resend look different, and it is refused
+    too: a client told to use a new key loses nothing, one told "saved" for a different request
+    would."""
+    sent: dict[tuple[int, int], CellValue | None] = {}
+    for entry in entries:
+        measure = measured.get(entry.skill_code)
+        if measure is None:
+            return False
+        try:
+            sent[(entry.student_id, measure.pk)] = parse_cell(entry.value, measure.max_points)
+        except ValueError:
+            return False
+    for cell, change in applied.items():
+        if change.classroom_unit_id != classroom_unit.pk or cell not in sent:
+            return False
+        if sent[cell] != CellValue(status=change.new_status, points=change.new_points):
+            return False
+    for cell, value in sent.items():
+        if cell not in applied:
+            score = current.get(cell)
+            if value != _value_of(_stored(score) if score else None):
+                return False
+    return True
 
 
 _KEY_REUSED = (

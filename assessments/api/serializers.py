@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rest_framework import serializers
@@ -87,6 +88,8 @@ class ScoreBulkOutputSerializer(serializers.Serializer):
 # hand; tests/assessments/test_score_api.py checks that both agree on valid and invalid bodies.
 _MAX_ROWS = 5000
 _STRING_LIMITS = {"skill": 40, "value": 20}
+# What DRF's CharField refuses besides length: null and surrogate characters.
+_REFUSED_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 
 def score_entries_parse(data: Any) -> list[ScoreEntry]:
@@ -191,8 +194,13 @@ def _string(row: dict, name: str, errors: dict[str, list[str]], *, allow_blank: 
         errors[name] = ["This field may not be blank."]
         return None
     limit = _STRING_LIMITS[name]
-    if len(text) > limit:
-        errors[name] = [f"Ensure this field has no more than {limit} characters."]
+    if len(text) > limit or _REFUSED_CHARACTERS.search(text):
+        # Rare: DRF's own field says everything that is wrong, in its words.
+        field = serializers.CharField(max_length=limit, allow_blank=allow_blank)
+        try:
+            field.run_validation(raw)
+        except serializers.ValidationError as invalid:
+            errors[name] = [str(message) for message in invalid.detail]
         return None
     return text
 

@@ -152,6 +152,9 @@ BODIES = [
     {"scores": [{"student": 1, "skill": "A", "value": "1"}] * 5001},
     {"scores": [{"student": 0, "skill": "A", "value": "1"}, {"student": "-5", "skill": "A"}]},
     {"scores": [{"student": 2**64, "skill": "A", "value": "1", "version": 2**40}]},
+    {"scores": [{"student": 1, "skill": "\ud800", "value": "1"}]},
+    {"scores": [{"student": 1, "skill": "A", "value": "A\x00"}]},
+    {"scores": [{"student": 1, "skill": "A", "value": "\udfff" * 21 + "\x00"}]},
 ]
 
 
@@ -188,6 +191,21 @@ def test_the_fast_body_reader_agrees_with_the_documented_serializers(body):
         problems=[RowProblem(0, 1, "B", "Changed meanwhile", True, "4", 3, "Cam Co")],
     )
     assert score_bulk_output(result) == ScoreBulkOutputSerializer(result).data
+
+
+@pytest.mark.parametrize("text", ["\\ud800", "2\\u0000"])
+@pytest.mark.parametrize("field", ["skill", "value"])
+def test_characters_no_score_can_hold_are_a_clear_400(field, text):
+    teacher, classroom_unit, pre, students = _class_of(1)
+    row = {"student": students[0].pk, "skill": "A", "value": "2"}
+    body = json.dumps({"scores": [row]}).replace(f'"{row[field]}"', f'"{text}"', 1)
+    response = _client(teacher).post(
+        _url(classroom_unit, pre), body.encode(), content_type="application/json"
+    )
+    assert response.status_code == 400
+    message = response.json()["scores"]["0"][field][0]
+    assert "characters are not allowed" in message
+    assert not Score.objects.exists()
 
 
 def _class_of(size: int):
@@ -248,6 +266,82 @@ def test_an_idempotency_key_reused_for_other_values_is_refused_and_nothing_chang
     assert "already used for a different request" in str(reused.json())
     assert set(Score.objects.values_list("points", flat=True)) == {2}
     assert ScoreChange.objects.count() == 4
+
+
+def _cells(classroom_unit) -> set[tuple]:
+    return set(
+        Score.objects.filter(classroom_unit=classroom_unit).values_list(
+            "student_id",
+            "assessment_skill__assessment__kind",
+            "assessment_skill__skill__code",
+            "points",
+            "version",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "second",
+    ["the post-assessment", "one more cell", "a new value for a cell first left as it was"],
+)
+def test_an_idempotency_key_reused_for_another_request_is_refused_even_where_it_wrote_nothing(
+    second,
+):
+    """History shows only the cells a request changed; a key reused for other cells, or for a
+    cell the first request left as it was, must not be answered "saved" while nothing is."""
+    teacher, classroom_unit, pre, students = _class_of(2)
+    client = _client(teacher)
+    first_row = {"student": students[0].pk, "skill": "A", "value": "2"}
+    if second == "a new value for a cell first left as it was":
+        # The cell already holds 1 when the keyed request sends 1: no history under the key.
+        settled = {"scores": [{"student": students[1].pk, "skill": "A", "value": "1"}]}
+        assert client.post(_url(classroom_unit, pre), settled, format="json").status_code == 200
+        body = {"scores": [first_row, {**settled["scores"][0], "version": 1}]}
+    else:
+        body = {"scores": [first_row]}
+    assert (
+        client.post(
+            _url(classroom_unit, pre), body, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+        ).status_code
+        == 200
+    )
+    before = _cells(classroom_unit)
+    url, rows = _url(classroom_unit, pre), list(body["scores"])
+    if second == "the post-assessment":
+        url = _url(classroom_unit, classroom_unit.unit.assessments.get(kind="post"))
+    elif second == "one more cell":
+        rows.append({"student": students[1].pk, "skill": "B", "value": "3"})
+    else:
+        rows[1] = {**rows[1], "value": "4"}
+    reused = client.post(url, {"scores": rows}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert reused.status_code == 400, reused.json()
+    assert "already used for a different request" in str(reused.json())
+    assert _cells(classroom_unit) == before
+
+
+def test_a_resent_request_with_a_cell_it_left_as_it_was_is_still_a_replay():
+    teacher, classroom_unit, pre, students = _class_of(2)
+    client = _client(teacher)
+    settled = {"student": students[1].pk, "skill": "A", "value": "1"}
+    assert (
+        client.post(_url(classroom_unit, pre), {"scores": [settled]}, format="json").status_code
+        == 200
+    )
+    body = {
+        "scores": [
+            {"student": students[0].pk, "skill": "A", "value": "2"},
+            {**settled, "version": 1},
+        ]
+    }
+    first = client.post(_url(classroom_unit, pre), body, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+    again = client.post(_url(classroom_unit, pre), body, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+    assert again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+
+    def cells(response):
+        return sorted(response.json()["saved"], key=lambda row: (row["student"], row["skill"]))
+
+    assert cells(again) == cells(first)
 
 
 @pytest.mark.parametrize("key", ["x" * 65, "has space", "naïve"])

@@ -38,6 +38,31 @@ def test_a_whole_class_is_saved_with_versions_and_history():
     assert ScoreChange.objects.count() == 6
 
 
+def test_decimal_points_resent_unchanged_keep_their_version_and_the_maximum_is_allowed():
+    """A retyped 2.3 is the 2.3 that was saved (no new version, no history row, no false
+    conflict for a co-teacher), and a skill out of 2.3 points accepts 2.3, on every database."""
+    teacher, classroom_unit, pre, students = _class(1)
+    pre.assessment_skills.filter(skill__code="B").update(max_points=Decimal("2.3"))
+
+    def save(value, version):
+        return scores_save(
+            actor=teacher,
+            classroom_unit=classroom_unit,
+            assessment=pre,
+            entries=[
+                ScoreEntry(students[0].pk, "A", value, version),
+                ScoreEntry(students[0].pk, "B", value, version),
+            ],
+        )
+
+    assert save("2.3", None).is_applied
+    again = save("2.3", 1)
+    assert again.is_applied, again.problems
+    assert {cell["version"] for cell in again.saved} == {1}
+    assert ScoreChange.objects.count() == 2
+    assert set(Score.objects.values_list("points", "version")) == {(Decimal("2.30"), 1)}
+
+
 def test_one_bad_value_saves_nothing_and_says_why():
     teacher, classroom_unit, pre, students = _class(2)
     entries = _whole_class(students)
