@@ -1160,24 +1160,31 @@ def export_job_run(*, job_id: int) -> ExportJob:
         )
     finished_at = timezone.now()
     with transaction.atomic():
-        _jobs().filter(pk=job.pk).update(
-            status=ExportStatus.SUCCEEDED,
-            rows_written=progress.rows,
-            file_name=str(relative),
-            file_size=size,
-            finished_at=finished_at,
-            expires_at=finished_at + export_ttl(),
-            message="",
+        finished = (
+            _jobs()
+            .filter(pk=job.pk, status=ExportStatus.RUNNING)
+            .update(
+                status=ExportStatus.SUCCEEDED,
+                rows_written=progress.rows,
+                file_name=str(relative),
+                file_size=size,
+                finished_at=finished_at,
+                expires_at=finished_at + export_ttl(),
+                message="",
+            )
         )
         job.refresh_from_db()
-        _audit_export(
-            prepared,
-            progress.rows,
-            succeeded=True,
-            delivery=f"written to a file (job #{job.pk})",
-            size=size,
-            job=job,
-        )
+        if finished:
+            _audit_export(
+                prepared,
+                progress.rows,
+                succeeded=True,
+                delivery=f"written to a file (job #{job.pk})",
+                size=size,
+                job=job,
+            )
+    if not finished:  # stopped while being written (export_job_files_withdraw): never served
+        _remove(final_path)
     return job
 
 
@@ -1424,24 +1431,34 @@ def export_job_files_expire() -> int:
 
 
 def export_job_files_withdraw(*, district_id: int, reason: str) -> int:
-    """Expire at once every ready student-level export file of a district, because its rows may
-    name a student whose data was just deleted; the files are removed once the caller's
-    transaction commits (a rollback keeps them). Aggregate exports hold no student and stay.
-    Returns how many jobs were withdrawn; their rows stay, for the record, with ``reason``."""
+    """Withdraw every student-level export of a district whose rows may name a student whose
+    data was just deleted: ready files expire at once (removed once the caller's transaction
+    commits; a rollback keeps them), and jobs still waiting or being written are stopped, failed
+    with ``reason`` (a batch written before the deletion may hold the student; the worker
+    writing one removes its file instead of finishing it). Aggregate exports hold no student and
+    stay. Returns how many jobs were withdrawn; their rows stay, for the record, with ``reason``.
+    """
     now = timezone.now()
-    withdrawn = (
+    # Locked, so a job finishing meanwhile is seen finished (and expired), never missed.
+    jobs = list(
         _jobs()
+        .select_for_update()
+        .filter(district_id=district_id, kind__in=[kind.value for kind in STUDENT_LEVEL_KINDS])
         .filter(
-            district_id=district_id,
-            status=ExportStatus.SUCCEEDED,
-            kind__in=[kind.value for kind in STUDENT_LEVEL_KINDS],
-            expires_at__gt=now,
+            Q(status=ExportStatus.SUCCEEDED, expires_at__gt=now)
+            | Q(status__in=[ExportStatus.PENDING, ExportStatus.RUNNING])
         )
-        .update(expires_at=now, message=reason)
+        .order_by("pk")
+        .values_list("pk", "status")
     )
-    if withdrawn:
+    ready = [pk for pk, status in jobs if status == ExportStatus.SUCCEEDED]
+    if ready:
+        _jobs().filter(pk__in=ready).update(expires_at=now, message=reason)
         transaction.on_commit(export_job_files_expire)
-    return withdrawn
+    for pk, status in jobs:
+        if status != ExportStatus.SUCCEEDED:
+            export_job_fail(job_id=pk, message=f"{reason} This export was stopped; export again.")
+    return len(jobs)
 
 
 def export_job_list(*, actor: Any, limit: int = 20) -> list[ExportJob]:

@@ -132,8 +132,9 @@ def student_erase(*, actor: Any, student: Student) -> StudentErasure:
 
     Only a district admin of the student's district may (PermissionDenied otherwise, and
     nothing changes). All or nothing; the affected classroom units' summaries are queued for
-    rebuild after commit, ready export files that may list the student are withdrawn, and an
-    AuditEvent records the counts, the actor and the time, with no name in it.
+    rebuild after commit, student-level exports that may list the student are withdrawn (ready
+    files expire, jobs waiting or being written stop), and an AuditEvent records the counts, the
+    actor and the time, with no name in it.
     """
     access.require(actor, "manage_district", student)
     # Lock the student first: a score being saved for them meanwhile either commits before

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
@@ -341,6 +341,65 @@ def test_ready_exports_that_list_students_are_withdrawn_by_an_erasure(
     assert scores_job.message == "A student's data was deleted at the district's request."
     # The de-identified aggregate export lists no student and stays available.
     assert exports.export_job_file_open(actor=admin, job_id=aggregate_job.pk).path.is_file()
+
+
+def test_an_export_being_written_when_a_student_is_erased_stops_and_serves_no_file(
+    erasable: Erasable,
+    export_dir: Path,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Batches written before the erasure hold the student: the job must not finish."""
+    settings.THINSLICE_EXPORT_JOB_BATCH = 1  # one classroom unit per batch
+    admin = erasable.admin
+    batch_done = exports.ExportProgress.batch_done
+    erased: list[Student] = []
+
+    def erase_after_the_first_batch(progress: exports.ExportProgress) -> None:
+        batch_done(progress)
+        if not erased:
+            with django_capture_on_commit_callbacks(execute=True):
+                privacy.student_erase(actor=admin, student=erasable.student)
+            erased.append(erasable.student)
+
+    monkeypatch.setattr(exports.ExportProgress, "batch_done", erase_after_the_first_batch)
+    job = _job_started(admin, django_capture_on_commit_callbacks)
+
+    assert erased, "the erasure happened while the file was being written"
+    assert job.status == ExportStatus.FAILED
+    assert job.message.startswith("A student's data was deleted at the district's request.")
+    assert "export again" in job.message
+    assert not job.file_name
+    assert not [path for path in export_dir.rglob("*") if path.is_file()], "no file left"
+    with pytest.raises(ValidationError, match="not ready"):
+        exports.export_job_file_open(actor=admin, job_id=job.pk)
+
+
+def test_an_export_waiting_for_the_worker_when_a_student_is_erased_never_runs(
+    erasable: Erasable, export_dir: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    admin = erasable.admin
+    job = exports.export_job_create(prepared=exports.export_prepare(actor=admin, kind="scores"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy.student_erase(actor=admin, student=erasable.student)
+    # The queued task arrives afterwards: there is nothing for it to write.
+    assert exports.export_job_attempt(job_id=job.pk, may_retry=True) == (
+        exports.ExportAttempt.SKIPPED
+    )
+
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED
+    assert not [path for path in export_dir.rglob("*") if path.is_file()]
+
+
+def _job_started(actor: User, capture: Any) -> ExportJob:
+    prepared = exports.export_prepare(actor=actor, kind="scores")
+    with capture(execute=True):  # the task runs inline once the job is committed
+        job = exports.export_job_create(prepared=prepared)
+    job.refresh_from_db()
+    return job
 
 
 def test_an_erasure_that_fails_keeps_everything(
