@@ -22,7 +22,7 @@ from datetime import datetime
 
 from django.conf import settings as django_settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from assessments.models import Score
@@ -474,9 +474,11 @@ def growth_build_outcome_record(
     a district's (neither: every district's).
 
     With ``failure`` (the reason, once the task has given up), the classroom unit's build, or the
-    district's builds still waiting for their update, are marked failed now; the report pages
-    then say the update failed instead of leaving it pending. Without it (the task succeeded),
-    failures that a later build has superseded (``built_at`` after ``failed_at``) are cleared.
+    district's builds, that are still waiting for their update (stale, or never built) are
+    marked failed now; the report pages then say the update failed instead of leaving it
+    pending. A build another task has finished since is current, and is left alone. Without
+    it (the task succeeded), failures that a later build has superseded (``built_at`` after
+    ``failed_at``) are cleared.
     Returns the number of builds changed.
     """
     # cross-tenant: a task's outcome for the builds it covered; nothing is read out of them.
@@ -489,8 +491,11 @@ def growth_build_outcome_record(
         return builds.filter(failed_at__lte=F("built_at")).update(
             failed_at=None, failure_message=""
         )
-    if classroom_unit_id is None:
-        builds = builds.filter(stale_since__isnull=False)
-    elif ClassroomUnit.objects.all_schools().filter(pk=classroom_unit_id).exists():
+    if classroom_unit_id is not None and (
+        ClassroomUnit.objects.all_schools().filter(pk=classroom_unit_id).exists()
+    ):
         GrowthBuild.objects.get_or_create(classroom_unit_id=classroom_unit_id)
-    return builds.update(failed_at=timezone.now(), failure_message=failure)
+    # A build that another task finished meanwhile is current: it did not fail.
+    return builds.filter(Q(stale_since__isnull=False) | Q(built_at__isnull=True)).update(
+        failed_at=timezone.now(), failure_message=failure
+    )

@@ -227,6 +227,27 @@ def test_periodic_catch_up_rebuilds_the_others_when_one_class_fails(monkeypatch)
     assert not StudentGrowth.objects.filter(classroom_unit=failing).exists()
 
 
+@pytest.mark.django_db
+def test_a_task_giving_up_marks_failed_only_a_build_still_waiting_for_its_update():
+    from reports import services as growth_services
+
+    rebuilt, _ = _class_with_scores()
+    waiting, _ = _class_with_scores()
+    growth_services.classroom_unit_growth_rebuild(classroom_unit_id=rebuilt.pk)
+    GrowthBuild.objects.create(classroom_unit=waiting, stale_since=timezone.now())
+
+    for classroom_unit in (rebuilt, waiting):
+        growth_services.growth_build_outcome_record(
+            classroom_unit_id=classroom_unit.pk, failure="The rebuild failed."
+        )
+
+    # The per-class task for ``rebuilt`` gave up after another task had already rebuilt it.
+    assert GrowthBuild.objects.get(classroom_unit=rebuilt).failed_at is None
+    waiting_build = GrowthBuild.objects.get(classroom_unit=waiting)
+    assert waiting_build.failed_at is not None
+    assert waiting_build.failure_message == "The rebuild failed."
+
+
 def _district(*, schools: int, classes: int, name: str):
     """``schools`` × ``classes`` classrooms of five students, about 40% in the EL group."""
     import random
