@@ -255,8 +255,9 @@ def district_retention_purge(
     before the cut-off (``retention_cutoff``); enrollments that ended, or whose classroom's term
     ended, before it; and students recorded before it who then have no enrollment, score or
     score history left (with their growth rows and group memberships). Anything newer stays.
-    Summaries of the classroom units touched are rebuilt after commit; an AuditEvent records
-    the counts (not for a dry run, which changes nothing).
+    Summaries of the classroom units touched are rebuilt after commit; when anything was
+    deleted, the district's student-level exports are withdrawn (they may hold it); an
+    AuditEvent records the counts (not for a dry run, which changes nothing).
     """
     if actor is not None:
         access.require(actor, "manage_district", district)
@@ -291,6 +292,11 @@ def district_retention_purge(
         message=f"Retention purge of data older than {cutoff:%Y-%m-%d}: {counts.described()}.",
         result={"counts": counts.as_dict(), "classroom_units_rebuilt": len(touched_units)},
     )
+    if counts.total:
+        exports.export_job_files_withdraw(
+            district_id=district.pk,
+            reason="Data older than the district's retention period was deleted.",
+        )
     _summaries_rebuild_after_commit(touched_units)
     return _retention_result(district, cutoff, counts, event=event, dry_run=False)
 

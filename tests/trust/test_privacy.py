@@ -722,6 +722,28 @@ def test_retention_purges_exactly_what_is_older_than_the_retention_period(
     assert rows["memberships"] == 3
 
 
+def test_a_purge_that_deletes_data_withdraws_the_student_level_exports_holding_it(
+    kept_three_years: RetentionDistrict,
+    export_dir: Path,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    built = kept_three_years
+    job = _job(built.admin, "scores", django_capture_on_commit_callbacks)
+    assert built.students["gone"].sis_id in (export_dir / job.file_name).read_text()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy.retention_purge(district_id=built.district.pk, actor_name="test")
+    assert not (export_dir / job.file_name).exists()
+    with pytest.raises(exports.ExportFileGone):
+        exports.export_job_file_open(actor=built.admin, job_id=job.pk)
+
+    # The next night nothing is old enough: a new export stays available.
+    fresh = _job(built.admin, "scores", django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy.retention_purge(district_id=built.district.pk, actor_name="test")
+    assert exports.export_job_file_open(actor=built.admin, job_id=fresh.pk).path.is_file()
+
+
 def test_the_unit_that_ends_on_the_cut_off_day_is_kept_and_the_day_before_is_purged(
     kept_three_years: RetentionDistrict,
 ) -> None:
