@@ -250,6 +250,32 @@ def _report(name: str, target: Target, outcomes: Outcomes) -> tuple[list[str], l
     return lost, broken
 
 
+def _save(target: Target, outcomes: Outcomes, entries: list[ScoreEntry]) -> None:
+    """Save ``entries`` through the service as the target's teacher and record what the writer
+    was told: saved, a conflict, or an error (an exception or any other refusal)."""
+    try:
+        result = scores_save(
+            actor=target.teacher,
+            classroom_unit=target.classroom_unit,
+            assessment=target.assessment,
+            entries=entries,
+        )
+    except Exception as error:  # noqa: BLE001 - every error that would reach a user
+        outcomes.error(f"{type(error).__name__}: {error}")
+        return
+    if result.is_applied:
+        outcomes.saved(
+            [
+                {"student": row["student_id"], "skill": row["skill_code"], **row}
+                for row in result.saved
+            ]
+        )
+    elif all(problem.is_conflict for problem in result.problems):
+        outcomes.count("conflict")
+    else:
+        outcomes.error(f"refused: {[problem.message for problem in result.problems]}")
+
+
 def _service_writer(target: Target, outcomes: Outcomes, *, clears: bool) -> Callable[..., None]:
     """A teacher's grid: read a few cells, change them from the versions read, save."""
     values = (*VALUES, "") if clears else VALUES
@@ -270,27 +296,7 @@ def _service_writer(target: Target, outcomes: Outcomes, *, clears: bool) -> Call
                 for student, code in chosen
             ]
             time.sleep(rng.random() / 100)  # others move on meanwhile
-            try:
-                result = scores_save(
-                    actor=target.teacher,
-                    classroom_unit=target.classroom_unit,
-                    assessment=target.assessment,
-                    entries=entries,
-                )
-            except Exception as error:  # noqa: BLE001 - every error that would reach a user
-                outcomes.error(f"{type(error).__name__}: {error}")
-                continue
-            if result.is_applied:
-                outcomes.saved(
-                    [
-                        {"student": row["student_id"], "skill": row["skill_code"], **row}
-                        for row in result.saved
-                    ]
-                )
-            elif all(problem.is_conflict for problem in result.problems):
-                outcomes.count("conflict")
-            else:
-                outcomes.error(f"refused: {[problem.message for problem in result.problems]}")
+            _save(target, outcomes, entries)
 
     return work
 
@@ -440,25 +446,7 @@ def test_concurrent_whole_class_saves_never_deadlock() -> None:
                 ScoreEntry(student, code, rng.choice(VALUES), current[student, code].version)
                 for student, code in target.cells
             ]
-            try:
-                result = scores_save(
-                    actor=target.teacher,
-                    classroom_unit=target.classroom_unit,
-                    assessment=target.assessment,
-                    entries=entries,
-                )
-            except Exception as error:  # noqa: BLE001 - every error that would reach a user
-                outcomes.error(f"{type(error).__name__}: {error}")
-                continue
-            if result.is_applied:
-                outcomes.saved(
-                    [
-                        {"student": row["student_id"], "skill": row["skill_code"], **row}
-                        for row in result.saved
-                    ]
-                )
-            else:
-                outcomes.count("conflict")
+            _save(target, outcomes, entries)
 
     _in_threads(work)
 
