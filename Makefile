@@ -1,10 +1,11 @@
-# Thinslice: `make run` brings up the demo on SQLite with tasks inline; `make test` runs every test.
+# Thinslice: `make run` brings up the demo on the embedded PostgreSQL with tasks inline; `make test`
+# runs every test (on DATABASE_URL when set, else on the embedded PostgreSQL).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint worker bench-scores bench-growth bench-export bench-load clean-db
+.PHONY: run test lint worker bench-scores bench-growth bench-export bench-load reset-db
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,5 +48,6 @@ bench-export: $(STAMP)
 bench-load: $(STAMP)
 	$(BIN)/python -m bench.load
 
-clean-db:
-	rm -f db.sqlite3
+# Stop the embedded PostgreSQL and delete its data (.postgres/): the next `make run` starts afresh.
+reset-db: $(STAMP)
+	$(BIN)/python -m config.embedded_postgres reset

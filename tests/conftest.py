@@ -15,7 +15,18 @@ import pytest
 from django.utils import timezone
 
 from assessments.models import Score
+from config import embedded_postgres
 from tests import factories
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On the embedded server, a data folder of another PostgreSQL version stops the run with
+    what to do, before any test tries to connect."""
+    if embedded_postgres.is_used():
+        try:
+            embedded_postgres.check_data_dir_version(embedded_postgres.data_dir())
+        except embedded_postgres.DataFolderVersionMismatch as mismatch:
+            pytest.exit(str(mismatch), returncode=1)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""What the suite needs from outside Python: a PostgreSQL server, Redis with a worker, Chromium.
+"""What the suite needs from outside Python: Redis with a worker, and Chromium (PostgreSQL is
+the embedded server or DATABASE_URL's, always there).
 
 Locally a missing service skips the tests that need it, with the reason. In CI
 (THINSLICE_REQUIRE_SERVICES=1) a missing service fails them instead, so nothing passes by

@@ -24,7 +24,6 @@ from classrooms.audit import audit_event_record
 from classrooms.models import AuditEvent
 from config.audit_erasure import audit_erasure
 from tests.conftest import World
-from tests.services import unavailable
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +31,6 @@ TRIGGERS = {
     "assessments_scorechange": "assessments_scorechange_append_only",
     "classrooms_auditevent": "classrooms_auditevent_append_only",
 }
-
-
-@pytest.fixture(autouse=True)
-def _postgresql() -> None:
-    if connection.vendor != "postgresql":
-        unavailable("the append-only audit triggers exist on PostgreSQL only (set DATABASE_URL)")
 
 
 def _score_change(world: World) -> ScoreChange:

@@ -25,6 +25,21 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+PRODUCTION_DATABASE = "postgres://thinslice@db.example.org:5432/thinslice"
+
+
+def test_production_without_a_database_url_stops_with_a_clear_message():
+    """Production never falls back to the embedded server, which is for trying and developing."""
+    result = _manage(
+        "check",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
+        DATABASE_URL="",
+    )
+    assert result.returncode != 0
+    assert "The environment variable DATABASE_URL must be set" in result.stderr
+
+
 def test_production_without_secret_key_stops_with_a_clear_message():
     result = _manage("check", DJANGO_SETTINGS_MODULE="config.settings.production")
     assert result.returncode != 0
@@ -40,6 +55,7 @@ def test_production_settings_pass_the_deploy_checks_without_warnings():
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
         DJANGO_ALLOWED_HOSTS="thinslice.example.org",
+        DATABASE_URL=PRODUCTION_DATABASE,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -1,4 +1,5 @@
-"""All settings, read from the environment. Embedded default: SQLite, Celery tasks inline."""
+"""All settings, read from the environment. Embedded default: PostgreSQL started by the project
+itself (config/embedded_postgres), Celery tasks inline."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -7,6 +8,7 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
+from config import embedded_postgres
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -74,11 +76,15 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL only: DATABASE_URL in CI and production, else the embedded server for trying and
+# developing (its data in .postgres/ of the checkout).
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 0),
+    "default": (
+        embedded_postgres.database_settings()
+        if embedded_postgres.is_used()
+        else dj_database_url.parse(env_str("DATABASE_URL"))
     )
+    | {"CONN_MAX_AGE": env_int("DJANGO_CONN_MAX_AGE", 0)}
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -219,6 +225,8 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # SQL statements with their parameters (names of students) are never logged.
         "django.db.backends": {"handlers": [], "level": "INFO", "propagate": True},
+        # The embedded server's start and stop, command by command: only its problems.
+        "pgserver": {"level": "WARNING"},
     },
 }
 

@@ -1,11 +1,17 @@
 """Production: everything from base, hardened. Secrets have no default here."""
 
+import dj_database_url
+
 from config.env import env_bool, env_int, env_str
 
 from .base import *  # noqa: F403
-from .base import STORAGES
+from .base import DATABASES, STORAGES
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+# Never the embedded server (it is for trying and developing): production names its own.
+DATABASES["default"] = dj_database_url.parse(env_str("DATABASE_URL")) | {
+    "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"]
+}
 DEBUG = False
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 WHITENOISE_USE_FINDERS = False

@@ -4,7 +4,6 @@ and searching a response for rows its reader may not see."""
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,29 +129,15 @@ def _postgres_fingerprint(tables: list[str]) -> dict[str, tuple[int, str]]:
         return {name: (count, digest) for name, count, digest in cursor.fetchall()}
 
 
-def _portable_fingerprint(chosen: list[type[models.Model]]) -> dict[str, tuple[int, str]]:
-    fingerprint = {}
-    for model in chosen:
-        rows = sorted(repr(row) for row in model._base_manager.values_list())
-        digest = hashlib.md5("|".join(rows).encode(), usedforsecurity=False).hexdigest()
-        fingerprint[model._meta.db_table] = (len(rows), digest)
-    return fingerprint
-
-
 def fingerprint() -> dict[str, tuple[int, str]]:
     """table → (row count, hash of every row): equal fingerprints mean nothing was written.
-
-    One query on PostgreSQL; elsewhere one query per table.
-    """
+    One query."""
     chosen = fingerprinted_models()
-    if connection.vendor == "postgresql":
-        quoted = [connection.ops.quote_name(model._meta.db_table) for model in chosen]
-        by_quoted = _postgres_fingerprint(quoted)
-        return {
-            model._meta.db_table: by_quoted[name]
-            for model, name in zip(chosen, quoted, strict=True)
-        }
-    return _portable_fingerprint(chosen)
+    quoted = [connection.ops.quote_name(model._meta.db_table) for model in chosen]
+    by_quoted = _postgres_fingerprint(quoted)
+    return {
+        model._meta.db_table: by_quoted[name] for model, name in zip(chosen, quoted, strict=True)
+    }
 
 
 # Tables a request may write whatever it is: the session, and django-axes' login attempts.

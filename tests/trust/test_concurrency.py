@@ -12,9 +12,6 @@ save them with the versions they read, through ``assessments.services.scores_sav
 - **no duplicate score rows** (one per classroom unit × student × skill);
 - **stale writes are refused as conflicts** (409 over HTTP), and no other error (a deadlock, a
   unique violation, a 500) ever reaches a user.
-
-SQLite has one writer at a time, so these tests need PostgreSQL (DATABASE_URL); they are skipped
-without it, and fail under THINSLICE_REQUIRE_SERVICES=1.
 """
 
 from __future__ import annotations
@@ -33,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import Count
 from rest_framework.authtoken.models import Token
 
@@ -41,7 +38,6 @@ from assessments.models import Score, ScoreChange
 from assessments.services import CellValue, ScoreEntry, scores_save
 from tests import factories
 from tests.conftest import build_world
-from tests.services import unavailable
 from units.models import Assessment, ClassroomUnit
 
 THREADS = 8
@@ -51,9 +47,8 @@ Cell = tuple[int, str]  # (student id, skill code)
 
 
 @pytest.fixture(autouse=True)
-def _postgresql_only(transactional_db: Any) -> None:
-    if connection.vendor != "postgresql":
-        unavailable("concurrent writers need PostgreSQL (set DATABASE_URL); SQLite has one writer")
+def _committed_writes(transactional_db: Any) -> None:
+    """Writers in other threads see only committed rows: no test transaction around them."""
 
 
 @dataclass
