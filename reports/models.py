@@ -1,9 +1,9 @@
 """Growth rows that Celery builds from scores; report pages read these, never raw scores.
 
-The definitions are in reports/growth.py (PRODUCT.md, "Growth, defined once").
+The definitions are in reports/growth.py ("Growth, defined once").
 
-Every table here is derived: the builders in reports/services.py compute its rows from scores
-(StudentGrowth) or from StudentGrowth (the summaries) and write the ones that changed. Their
+Every table here is derived: the rebuild (reports/growth_build/) computes its rows from scores
+(StudentGrowth) or from StudentGrowth (the summaries) and writes the ones that changed. Their
 foreign keys therefore skip the database constraint (``db_constraint=False``): Django still
 cascades deletes, and a full rebuild of 100 000 students does not spend longer checking
 constraints at commit than writing the rows; for the same reason they keep few indexes
@@ -12,11 +12,8 @@ constraints at commit than writing the rows; for the same reason they keep few i
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 
 from classrooms.models import District, School, Student, StudentGroup
@@ -29,52 +26,6 @@ from reports.querysets import (
     StudentGrowthQuerySet,
 )
 from units.models import ClassroomUnit, Unit
-
-
-class ListField(models.Field):  # type: ignore[type-arg]
-    """A list of plain values (numbers or text, None allowed) in one column.
-
-    On PostgreSQL a native array of ``base_field``'s type, so the set-based rebuild
-    (reports/growth_sql.py) builds and compares it as cheaply as a number: turning each float
-    into a JSON number costs more than computing it (bench/growth_rebuild.py). On other
-    databases JSON text. Python sees a list either way.
-    """
-
-    empty_strings_allowed = False
-
-    def __init__(self, *args: Any, base_field: models.Field, **kwargs: Any) -> None:  # type: ignore[type-arg]
-        self.base_field = base_field
-        super().__init__(*args, **kwargs)
-
-    def deconstruct(self) -> Any:
-        name, path, args, kwargs = super().deconstruct()
-        kwargs["base_field"] = self.base_field.clone()  # type: ignore[attr-defined]
-        return name, path, args, kwargs
-
-    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
-        if connection.vendor == "postgresql":
-            return f"{self.base_field.db_type(connection)}[]"
-        return "text"
-
-    def from_db_value(self, value: Any, expression: Any, connection: BaseDatabaseWrapper) -> Any:
-        if value is None or isinstance(value, list):
-            return value
-        return json.loads(value)
-
-    def to_python(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return json.loads(value)
-        return value
-
-    def get_db_prep_value(
-        self, value: Any, connection: BaseDatabaseWrapper, prepared: bool = False
-    ) -> Any:
-        if value is None:
-            return None
-        values = list(value)
-        if connection.vendor == "postgresql":
-            return values
-        return json.dumps(values)
 
 
 PROFICIENCY_BAND_CHOICES = [(band.value, band.value.capitalize()) for band in ProficiencyBand]
@@ -156,13 +107,13 @@ class StudentGrowth(models.Model):
     is_complete = models.BooleanField()
     pre_band = models.CharField(max_length=12, choices=PROFICIENCY_BAND_CHOICES, blank=True)
     post_band = models.CharField(max_length=12, choices=PROFICIENCY_BAND_CHOICES, blank=True)
-    skill_codes = ListField(base_field=models.CharField(max_length=40), default=list, blank=True)
-    pre_skills = ListField(base_field=models.FloatField(), default=list, blank=True)
-    post_skills = ListField(base_field=models.FloatField(), default=list, blank=True)
-    checkpoint_weeks = ListField(
+    skill_codes = ArrayField(base_field=models.CharField(max_length=40), default=list, blank=True)
+    pre_skills = ArrayField(base_field=models.FloatField(), default=list, blank=True)
+    post_skills = ArrayField(base_field=models.FloatField(), default=list, blank=True)
+    checkpoint_weeks = ArrayField(
         base_field=models.PositiveSmallIntegerField(), default=list, blank=True
     )
-    checkpoint_percentages = ListField(base_field=models.FloatField(), default=list, blank=True)
+    checkpoint_percentages = ArrayField(base_field=models.FloatField(), default=list, blank=True)
     built_at = models.DateTimeField()
 
     objects = StudentGrowthQuerySet.as_manager()
@@ -230,15 +181,6 @@ class GrowthSummary(models.Model):
     it as suppressed, never as 0. ``skill_means`` maps skill code → {"n", "pre", "post"}, or
     {"suppressed": true}; a group row also carries the gaps to the rest (percentage points) and
     ``skill_gaps`` per skill. ``band_transitions`` maps "pre band>post band" → count.
-
-    On the row of everyone, ``moments`` holds the additive statistics (``growth.GrowthMoments``)
-    of every cell of the node (everyone, then each of ``moment_group_ids``' members and rest;
-    per skill in ``moment_skill_codes``), laid out by ``rollups.cells_vector``; roll-ups add
-    and subtract them. ``suppression`` records what the node's rows were written with: the
-    minimum n, then per student group whether its pair is hidden and which skills are (a bit
-    mask over ``moment_skill_codes``), so a rebuild can tell that nothing changed. They are
-    inputs to the builders only and never shown, as they are not suppressed
-    (reports/selectors.py never reads them).
     """
 
     student_group = models.ForeignKey(
@@ -276,12 +218,6 @@ class GrowthSummary(models.Model):
     post_gap = models.FloatField(null=True)
     gap_change = models.FloatField(null=True)
     skill_gaps = models.JSONField(default=dict, blank=True)
-    moments = ListField(base_field=models.FloatField(), default=list, blank=True)
-    moment_group_ids = ListField(base_field=models.BigIntegerField(), default=list, blank=True)
-    moment_skill_codes = ListField(
-        base_field=models.CharField(max_length=40), default=list, blank=True
-    )
-    suppression = ListField(base_field=models.BigIntegerField(), default=list, blank=True)
     built_at = models.DateTimeField()
 
     class Meta:

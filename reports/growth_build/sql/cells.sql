@@ -1,0 +1,105 @@
+-- growth_cell: the sums behind every summary row of the nodes in growth_node, read from the
+-- stored student rows: for everyone (part 'all') and, for each student group of
+-- %(group_ids)s, its members ('group') and the rest ('rest'). Sums are exact (numeric), so a
+-- school's are the sum of its classrooms' in whatever order they are added, and a rebuild
+-- over unchanged rows gives the same numbers to the last bit. Only complete students (pre and
+-- post) enter the statistics; the others are counted. A cell nobody is in has no row.
+CREATE TEMPORARY TABLE growth_cell ON COMMIT DROP AS
+WITH membership AS (
+    SELECT student_id, array_agg(studentgroup_id) AS group_ids
+    FROM classrooms_student_groups
+    WHERE studentgroup_id = ANY(%(group_ids)s)
+    GROUP BY student_id
+),
+student AS (
+    SELECT n.unit_id, n.school_id, sg.classroom_unit_id,
+           coalesce(m.group_ids, '{}') AS group_ids,
+           sg.is_complete,
+           sg.pre_percentage::numeric AS pre,
+           sg.post_percentage::numeric AS post,
+           sg.gain::numeric AS gain,
+           sg.normalized_gain::numeric AS normalized_gain,
+           sg.is_at_ceiling, sg.has_little_room_to_grow, sg.is_target_met,
+           sg.pre_band, sg.post_band
+    FROM reports_studentgrowth sg
+    JOIN growth_node n ON n.level = 'classroom_unit'
+                      AND n.classroom_unit_id = sg.classroom_unit_id
+    LEFT JOIN membership m ON m.student_id = sg.student_id
+),
+partial AS (
+    -- The students of one classroom unit who are in the same student groups, added up once.
+    SELECT unit_id, school_id, classroom_unit_id, group_ids,
+           count(*) FILTER (WHERE NOT is_complete) AS incomplete,
+           count(*) FILTER (WHERE is_complete) AS n,
+           sum(pre) FILTER (WHERE is_complete) AS pre_sum,
+           sum(pre * pre) FILTER (WHERE is_complete) AS pre_squares,
+           sum(post) FILTER (WHERE is_complete) AS post_sum,
+           sum(post * post) FILTER (WHERE is_complete) AS post_squares,
+           sum(gain) FILTER (WHERE is_complete) AS gain_sum,
+           sum(gain * gain) FILTER (WHERE is_complete) AS gain_squares,
+           count(normalized_gain) FILTER (WHERE is_complete) AS g_count,
+           sum(normalized_gain) FILTER (WHERE is_complete) AS g_sum,
+           count(*) FILTER (WHERE is_complete AND is_at_ceiling) AS at_ceiling,
+           count(*) FILTER (WHERE is_complete AND has_little_room_to_grow) AS little_room,
+           count(*) FILTER (WHERE is_complete AND is_target_met) AS target_met,
+           -- Proficiency band transitions, pre band > post band, of complete students.
+           count(*) FILTER (WHERE is_complete AND pre_band = 'beginning'
+                            AND post_band = 'beginning') AS beginning_beginning,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'beginning'
+                            AND post_band = 'developing') AS beginning_developing,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'beginning'
+                            AND post_band = 'proficient') AS beginning_proficient,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'developing'
+                            AND post_band = 'beginning') AS developing_beginning,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'developing'
+                            AND post_band = 'developing') AS developing_developing,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'developing'
+                            AND post_band = 'proficient') AS developing_proficient,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'proficient'
+                            AND post_band = 'beginning') AS proficient_beginning,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'proficient'
+                            AND post_band = 'developing') AS proficient_developing,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'proficient'
+                            AND post_band = 'proficient') AS proficient_proficient
+    FROM student
+    GROUP BY unit_id, school_id, classroom_unit_id, group_ids
+),
+part AS (
+    -- Each partial counts for everyone and, for each student group, for its members or for
+    -- the rest.
+    SELECT p.*, NULL::bigint AS student_group_id, 'all' AS part
+    FROM partial p
+    UNION ALL
+    SELECT p.*, g.id, CASE WHEN g.id = ANY(p.group_ids) THEN 'group' ELSE 'rest' END
+    FROM partial p
+    CROSS JOIN unnest(%(group_ids)s::bigint[]) AS g(id)
+)
+SELECT CASE GROUPING(school_id, classroom_unit_id)
+            WHEN 0 THEN 'classroom_unit' WHEN 1 THEN 'school' ELSE 'district' END AS level,
+       unit_id,
+       coalesce(classroom_unit_id, school_id, %(district_id)s::bigint) AS node_id,
+       student_group_id, part,
+       sum(incomplete)::int AS incomplete,
+       sum(n)::int AS n,
+       sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
+       sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
+       sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
+       sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
+       sum(at_ceiling)::int AS at_ceiling,
+       sum(little_room)::int AS little_room,
+       sum(target_met)::int AS target_met,
+       sum(beginning_beginning)::int AS beginning_beginning,
+       sum(beginning_developing)::int AS beginning_developing,
+       sum(beginning_proficient)::int AS beginning_proficient,
+       sum(developing_beginning)::int AS developing_beginning,
+       sum(developing_developing)::int AS developing_developing,
+       sum(developing_proficient)::int AS developing_proficient,
+       sum(proficient_beginning)::int AS proficient_beginning,
+       sum(proficient_developing)::int AS proficient_developing,
+       sum(proficient_proficient)::int AS proficient_proficient
+FROM part
+GROUP BY GROUPING SETS (
+    (unit_id, school_id, classroom_unit_id, student_group_id, part),
+    (unit_id, school_id, student_group_id, part),
+    (unit_id, student_group_id, part)
+)
