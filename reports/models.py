@@ -27,7 +27,6 @@ from reports.querysets import (
 )
 from units.models import ClassroomUnit, Unit
 
-
 PROFICIENCY_BAND_CHOICES = [(band.value, band.value.capitalize()) for band in ProficiencyBand]
 HAKE_BAND_CHOICES = [(band.value, band.value.capitalize()) for band in HakeBand]
 
@@ -67,14 +66,12 @@ class StudentGrowth(models.Model):
     gain. ``is_at_ceiling`` marks pre = 100%, where normalized gain is undefined;
     ``has_little_room_to_grow`` marks pre ≥ 90%. Bands are empty when the percentage is missing.
 
-    Per skill: ``skill_codes`` lists the skills the unit's pre and post measure (by code), and
-    ``pre_skills``/``post_skills`` hold the student's percentage on each (None when absent,
-    exempt or not measured). The checkpoint trajectory: ``checkpoint_weeks`` has the week of
-    each assessment of the unit in trajectory order (week, then pre, checkpoints, post, then
-    title) and ``checkpoint_percentages`` the student's percentage on it (None when nothing was
-    scored). Rows carry their own codes and weeks, so they read the same after a plan changes.
-    ``pre_skill_percentages``, ``post_skill_percentages`` and ``trajectory`` read them as
-    reports/growth.py gives them.
+    The checkpoint trajectory: ``checkpoint_weeks`` has the week of each assessment of the unit
+    in trajectory order (week, then pre, checkpoints, post, then title) and
+    ``checkpoint_percentages`` the student's percentage on it (None when nothing was scored).
+    Rows carry their own weeks, so they read the same after a plan changes; ``trajectory`` reads
+    them as reports/growth.py gives them. A skill's percentage is one score's points over its
+    max points, read from the score itself wherever it is needed (per-skill summaries).
     """
 
     # The key is (classroom unit, student): its index is the only one, as a full rebuild of
@@ -107,9 +104,6 @@ class StudentGrowth(models.Model):
     is_complete = models.BooleanField()
     pre_band = models.CharField(max_length=12, choices=PROFICIENCY_BAND_CHOICES, blank=True)
     post_band = models.CharField(max_length=12, choices=PROFICIENCY_BAND_CHOICES, blank=True)
-    skill_codes = ArrayField(base_field=models.CharField(max_length=40), default=list, blank=True)
-    pre_skills = ArrayField(base_field=models.FloatField(), default=list, blank=True)
-    post_skills = ArrayField(base_field=models.FloatField(), default=list, blank=True)
     checkpoint_weeks = ArrayField(
         base_field=models.PositiveSmallIntegerField(), default=list, blank=True
     )
@@ -132,16 +126,6 @@ class StudentGrowth(models.Model):
         return f"{self.student} in {self.classroom_unit}"
 
     @property
-    def pre_skill_percentages(self) -> dict[str, float]:
-        """Skill code → pre percentage, for the skills scored at pre."""
-        return _by_code(self.skill_codes, self.pre_skills)
-
-    @property
-    def post_skill_percentages(self) -> dict[str, float]:
-        """Skill code → post percentage, for the skills scored at post."""
-        return _by_code(self.skill_codes, self.post_skills)
-
-    @property
     def trajectory(self) -> list[list[float]]:
         """[week, percentage] of every assessment with a percentage, in trajectory order."""
         return [
@@ -151,10 +135,6 @@ class StudentGrowth(models.Model):
             )
             if percentage is not None
         ]
-
-
-def _by_code(codes: list[str], values: list[float | None]) -> dict[str, float]:
-    return {code: value for code, value in zip(codes, values, strict=True) if value is not None}
 
 
 class BreakdownPart(models.TextChoices):

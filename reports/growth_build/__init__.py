@@ -8,17 +8,17 @@ apply them to many students at once, each saying which rule it follows.
 
 Steps, inside the caller's transaction (``growth_build``):
 
-1. **Plan** (``plan_*.sql``): where each assessment and skill of the units goes in a student row.
-2. **Student rows** (``students.sql``, ``students_write.sql``) of the classroom units asked for,
-   written only where they changed.
-3. **Cells** (``nodes.sql``, ``cells.sql``, ``skill_cells.sql``): for every classroom unit,
-   school × unit and district × unit of the units, exact sums over the stored student rows,
-   for everyone and for each student group's members and the rest. A roll-up is recomputed
-   from student rows, never patched by difference, so it cannot drift from a full rebuild.
-4. **Suppression** (``suppression.py``, Python: the rule is growth.py's) over the cells' counts.
-5. **Summary rows** (``summaries.sql``, ``summaries_write_*.sql``), written only where they
+1. **Student rows** (``students.sql``, ``students_write.sql``) of the classroom units asked for,
+   from their scores in one pass, written only where they changed.
+2. **Cells** (``nodes.sql``, ``cells.sql``, ``skill_cells.sql``): for every classroom unit,
+   school × unit and district × unit of the units, exact sums over the stored student rows (and,
+   per skill, over their pre and post scores), for everyone and for each student group's
+   members and the rest. A roll-up is recomputed from them, never patched by difference, so it
+   cannot drift from a full rebuild.
+3. **Suppression** (``suppression.py``, Python: the rule is growth.py's) over the cells' counts.
+4. **Summary rows** (``summaries.sql``, ``summaries_write_*.sql``), written only where they
    changed; Student's t quantiles come from SciPy (``growth.student_t_quantile``).
-6. **Builds** (``builds_done.sql``): the classroom units are current as of when the rebuild
+5. **Builds** (``builds_done.sql``): the classroom units are current as of when the rebuild
    began to read, unless a score changed since.
 
 Queries and rows written do not grow with the district for one class's change (only reading
@@ -45,6 +45,10 @@ PhaseTimer = Callable[[str], AbstractContextManager[None]]
 
 # pg_advisory_xact_lock(namespace, unit id): one builder at a time writes a unit's summaries.
 ROLLUP_LOCK_NAMESPACE = 0x6772  # "gr"
+
+# A pre, at most 8 formative checkpoints (the district cap never exceeds 8) and a post:
+# sql/students.sql reads the percentages of at most this many assessments per unit.
+MAX_ASSESSMENTS = 10
 
 # Compiling these statements just in time costs more than it saves, and their sorts fit in
 # memory. The commit need not wait for the WAL to reach disk: every row here is derived, so a
@@ -124,8 +128,8 @@ def growth_build(
             parameters["built_at"] = parameters["read_from"]
             statements.execute(cursor, "drop", parameters)
         with phase("student rows computed"):
-            for name in ("plan_assessments", "plan_measures", "plan_units", "students"):
-                statements.execute(cursor, name, parameters)
+            _plans_check(cursor, parameters)
+            statements.execute(cursor, "students", parameters)
             student_rows = cursor.rowcount
         with phase("student rows written"):
             statements.execute(cursor, "students_write", parameters)
@@ -160,6 +164,24 @@ def growth_build(
         summary_rows_written=summaries_written,
         still_stale=still_stale,
     )
+
+
+class PlanTooLong(Exception):
+    """A unit has more assessments than a student row can hold (MAX_ASSESSMENTS)."""
+
+
+def _plans_check(cursor: Any, parameters: dict[str, Any]) -> None:
+    cursor.execute(
+        "SELECT unit_id, count(*) FROM units_assessment WHERE unit_id = ANY(%(unit_ids)s::bigint[])"
+        " GROUP BY unit_id HAVING count(*) > %(most)s",
+        {**parameters, "most": MAX_ASSESSMENTS},
+    )
+    if too_long := cursor.fetchall():
+        raise PlanTooLong(
+            "Growth is computed for units of at most "
+            f"{MAX_ASSESSMENTS} assessments; these have more: "
+            + ", ".join(f"unit {unit_id} ({count})" for unit_id, count in too_long)
+        )
 
 
 def _flags_store(cursor: Any, parameters: dict[str, Any]) -> None:

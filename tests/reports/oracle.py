@@ -17,7 +17,7 @@ from assessments.models import Score
 from classrooms.models import District, Enrollment, Student, StudentGroup
 from reports import growth
 from reports.growth_build.suppression import Counts, Node, suppression_flags
-from units.models import Assessment, AssessmentSkill, ClassroomUnit
+from units.models import Assessment, ClassroomUnit
 
 _KIND_RANK = {"pre": 0, "formative": 1, "post": 2}
 _STUDENT_KEYS = ("classroom_unit_id", "student_id")
@@ -32,26 +32,25 @@ _SUMMARY_KEYS = (
 SUPPRESSED: dict[str, Any] = {"suppressed": True}
 
 
-def _layout(unit_id: int) -> tuple[list[Assessment], list[str]]:
+def _layout(unit_id: int) -> list[Assessment]:
     """The unit's assessments in trajectory order (growth.checkpoint_trajectory: week, pre first
-    and post last within a week, then title and id) and the codes its pre and post measure."""
-    assessments = sorted(
+    and post last within a week, then title and id)."""
+    return sorted(
         Assessment.objects.all_schools().filter(unit_id=unit_id),
         key=lambda a: (a.week, _KIND_RANK[a.kind], a.title, a.pk),
     )
-    codes = sorted(
-        set(
-            AssessmentSkill.objects.all_schools()
-            .filter(assessment__unit_id=unit_id)
-            .exclude(assessment__kind="formative")
-            .values_list("skill__code", flat=True)
-        )
-    )
-    return assessments, codes
 
 
 def student_rows(district: District) -> dict[tuple[int, int], dict[str, Any]]:
     """Every student row of the district, as StudentGrowth stores it (without built_at)."""
+    return {key: row for key, (row, _) in _students(district).items()}
+
+
+def _students(
+    district: District,
+) -> dict[tuple[int, int], tuple[dict[str, Any], growth.StudentGrowth]]:
+    """Each student's stored row, and their growth with per-skill percentages as growth.py
+    gives it."""
     rows = {}
     settings = growth.GrowthSettings(
         growth_target=float(district.growth_target),
@@ -61,7 +60,7 @@ def student_rows(district: District) -> dict[tuple[int, int], dict[str, Any]]:
     for classroom_unit in ClassroomUnit.objects.all_schools().filter(
         classroom__school__district=district
     ):
-        assessments, codes = _layout(classroom_unit.unit_id)
+        assessments = _layout(classroom_unit.unit_id)
         scores: defaultdict[int, defaultdict[int, list[growth.SkillScore]]] = defaultdict(
             lambda: defaultdict(list)
         )
@@ -83,17 +82,16 @@ def student_rows(district: District) -> dict[tuple[int, int], dict[str, Any]]:
         )
         for student_id in enrolled | set(scores):
             rows[(classroom_unit.pk, student_id)] = _student_row(
-                assessments, codes, scores[student_id], settings
+                assessments, scores[student_id], settings
             )
     return rows
 
 
 def _student_row(
     assessments: list[Assessment],
-    codes: list[str],
     scores: dict[int, list[growth.SkillScore]],
     settings: growth.GrowthSettings,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], growth.StudentGrowth]:
     percentages = [growth.assessment_percentage(scores.get(a.pk, [])) for a in assessments]
     by_kind = {a.kind: (a, p) for a, p in zip(assessments, percentages, strict=True)}
 
@@ -118,7 +116,7 @@ def _student_row(
         pre_skill_percentages=skills("pre"),
         post_skill_percentages=skills("post"),
     )
-    return {
+    row = {
         "pre_percentage": result.pre_percentage,
         "post_percentage": result.post_percentage,
         "gain": result.gain,
@@ -130,43 +128,16 @@ def _student_row(
         "is_complete": result.is_complete,
         "pre_band": "" if result.pre_band is None else result.pre_band.value,
         "post_band": "" if result.post_band is None else result.post_band.value,
-        "skill_codes": codes,
-        "pre_skills": [skills("pre").get(code) for code in codes],
-        "post_skills": [skills("post").get(code) for code in codes],
         "checkpoint_weeks": [a.week for a in assessments],
         "checkpoint_percentages": percentages,
     }
-
-
-def _as_student(row: dict[str, Any]) -> growth.StudentGrowth:
-    def by_code(values: Sequence[float | None]) -> dict[str, float]:
-        return {
-            code: value
-            for code, value in zip(row["skill_codes"], values, strict=True)
-            if value is not None
-        }
-
-    return growth.StudentGrowth(
-        pre_percentage=row["pre_percentage"],
-        post_percentage=row["post_percentage"],
-        gain=row["gain"],
-        normalized_gain=row["normalized_gain"],
-        is_at_ceiling=row["is_at_ceiling"],
-        has_little_room_to_grow=row["has_little_room_to_grow"],
-        is_target_met=row["is_target_met"],
-        pre_band=growth.ProficiencyBand(row["pre_band"]) if row["pre_band"] else None,
-        post_band=growth.ProficiencyBand(row["post_band"]) if row["post_band"] else None,
-        trajectory=(),
-        slope_per_week=row["slope_per_week"],
-        pre_skill_percentages=by_code(row["pre_skills"]),
-        post_skill_percentages=by_code(row["post_skills"]),
-    )
+    return row, result
 
 
 def summary_rows(district: District) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Every summary row of the district, keyed as ``builders.summaries_snapshot`` keys them
     (model name, node, student group, part), with the stored columns that snapshot keeps."""
-    students = student_rows(district)
+    students = _students(district)
     group_ids = list(
         StudentGroup.objects.all_schools()
         .filter(district=district)
@@ -196,9 +167,9 @@ def summary_rows(district: District) -> dict[tuple[Any, ...], dict[str, Any]]:
             Node("district", unit_id, district.pk, None),
         ):
             nodes[node.key] = node
-        for (cu_id, student_id), row in students.items():
+        for (cu_id, student_id), (_, growth_of_student) in students.items():
             if cu_id == classroom_unit.pk:
-                student = (student_id, _as_student(row))
+                student = (student_id, growth_of_student)
                 for key in (
                     ("classroom_unit", unit_id, cu_id),
                     ("school", unit_id, school_id),

@@ -3,12 +3,14 @@
 -- %(group_ids)s, its members ('group') and the rest ('rest'). Sums are exact (numeric), so a
 -- school's are the sum of its classrooms' in whatever order they are added, and a rebuild
 -- over unchanged rows gives the same numbers to the last bit. Only complete students (pre and
--- post) enter the statistics; the others are counted. A cell nobody is in has no row.
+-- post) enter the statistics; the others are counted. A cell nobody is in has no row. Students
+-- are added up once per combination of student groups in a classroom unit (``partial``), since
+-- many share one.
 CREATE TEMPORARY TABLE growth_cell ON COMMIT DROP AS
 WITH membership AS (
     SELECT student_id, array_agg(studentgroup_id) AS group_ids
     FROM classrooms_student_groups
-    WHERE studentgroup_id = ANY(%(group_ids)s)
+    WHERE studentgroup_id = ANY(%(group_ids)s::bigint[])
     GROUP BY student_id
 ),
 student AS (
@@ -73,33 +75,88 @@ part AS (
     SELECT p.*, g.id, CASE WHEN g.id = ANY(p.group_ids) THEN 'group' ELSE 'rest' END
     FROM partial p
     CROSS JOIN unnest(%(group_ids)s::bigint[]) AS g(id)
+),
+classroom_unit_cell AS (
+    SELECT unit_id, school_id, classroom_unit_id, student_group_id, part,
+           sum(incomplete)::int AS incomplete,
+           sum(n)::int AS n,
+           sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
+           sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
+           sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
+           sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
+           sum(at_ceiling)::int AS at_ceiling,
+           sum(little_room)::int AS little_room,
+           sum(target_met)::int AS target_met,
+           sum(beginning_beginning)::int AS beginning_beginning,
+           sum(beginning_developing)::int AS beginning_developing,
+           sum(beginning_proficient)::int AS beginning_proficient,
+           sum(developing_beginning)::int AS developing_beginning,
+           sum(developing_developing)::int AS developing_developing,
+           sum(developing_proficient)::int AS developing_proficient,
+           sum(proficient_beginning)::int AS proficient_beginning,
+           sum(proficient_developing)::int AS proficient_developing,
+           sum(proficient_proficient)::int AS proficient_proficient
+    FROM part
+    GROUP BY unit_id, school_id, classroom_unit_id, student_group_id, part
+),
+school_cell AS (
+    -- A school's cells add up its classroom units', and the district's its schools'.
+    SELECT unit_id, school_id, student_group_id, part,
+           sum(incomplete)::int AS incomplete,
+           sum(n)::int AS n,
+           sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
+           sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
+           sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
+           sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
+           sum(at_ceiling)::int AS at_ceiling,
+           sum(little_room)::int AS little_room,
+           sum(target_met)::int AS target_met,
+           sum(beginning_beginning)::int AS beginning_beginning,
+           sum(beginning_developing)::int AS beginning_developing,
+           sum(beginning_proficient)::int AS beginning_proficient,
+           sum(developing_beginning)::int AS developing_beginning,
+           sum(developing_developing)::int AS developing_developing,
+           sum(developing_proficient)::int AS developing_proficient,
+           sum(proficient_beginning)::int AS proficient_beginning,
+           sum(proficient_developing)::int AS proficient_developing,
+           sum(proficient_proficient)::int AS proficient_proficient
+    FROM classroom_unit_cell
+    GROUP BY unit_id, school_id, student_group_id, part
 )
-SELECT CASE GROUPING(school_id, classroom_unit_id)
-            WHEN 0 THEN 'classroom_unit' WHEN 1 THEN 'school' ELSE 'district' END AS level,
-       unit_id,
-       coalesce(classroom_unit_id, school_id, %(district_id)s::bigint) AS node_id,
-       student_group_id, part,
+SELECT 'classroom_unit' AS level, unit_id, classroom_unit_id AS node_id, student_group_id, part,
+       incomplete, n, pre_sum, pre_squares, post_sum, post_squares, gain_sum, gain_squares,
+       g_count, g_sum, at_ceiling, little_room, target_met,
+       beginning_beginning, beginning_developing, beginning_proficient,
+       developing_beginning, developing_developing, developing_proficient,
+       proficient_beginning, proficient_developing, proficient_proficient
+FROM classroom_unit_cell
+UNION ALL
+SELECT 'school', unit_id, school_id, student_group_id, part,
+       incomplete, n, pre_sum, pre_squares, post_sum, post_squares, gain_sum, gain_squares,
+       g_count, g_sum, at_ceiling, little_room, target_met,
+       beginning_beginning, beginning_developing, beginning_proficient,
+       developing_beginning, developing_developing, developing_proficient,
+       proficient_beginning, proficient_developing, proficient_proficient
+FROM school_cell
+UNION ALL
+SELECT 'district', unit_id, %(district_id)s::bigint, student_group_id, part,
        sum(incomplete)::int AS incomplete,
-       sum(n)::int AS n,
-       sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
-       sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
-       sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
-       sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
-       sum(at_ceiling)::int AS at_ceiling,
-       sum(little_room)::int AS little_room,
-       sum(target_met)::int AS target_met,
-       sum(beginning_beginning)::int AS beginning_beginning,
-       sum(beginning_developing)::int AS beginning_developing,
-       sum(beginning_proficient)::int AS beginning_proficient,
-       sum(developing_beginning)::int AS developing_beginning,
-       sum(developing_developing)::int AS developing_developing,
-       sum(developing_proficient)::int AS developing_proficient,
-       sum(proficient_beginning)::int AS proficient_beginning,
-       sum(proficient_developing)::int AS proficient_developing,
-       sum(proficient_proficient)::int AS proficient_proficient
-FROM part
-GROUP BY GROUPING SETS (
-    (unit_id, school_id, classroom_unit_id, student_group_id, part),
-    (unit_id, school_id, student_group_id, part),
-    (unit_id, student_group_id, part)
-)
+           sum(n)::int AS n,
+           sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
+           sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
+           sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
+           sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
+           sum(at_ceiling)::int AS at_ceiling,
+           sum(little_room)::int AS little_room,
+           sum(target_met)::int AS target_met,
+           sum(beginning_beginning)::int AS beginning_beginning,
+           sum(beginning_developing)::int AS beginning_developing,
+           sum(beginning_proficient)::int AS beginning_proficient,
+           sum(developing_beginning)::int AS developing_beginning,
+           sum(developing_developing)::int AS developing_developing,
+           sum(developing_proficient)::int AS developing_proficient,
+           sum(proficient_beginning)::int AS proficient_beginning,
+           sum(proficient_developing)::int AS proficient_developing,
+           sum(proficient_proficient)::int AS proficient_proficient
+FROM school_cell
+GROUP BY unit_id, student_group_id, part

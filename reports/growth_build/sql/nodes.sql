@@ -9,7 +9,7 @@ WITH classroom_unit AS (
     JOIN classrooms_classroom c ON c.id = cu.classroom_id
     JOIN classrooms_school s ON s.id = c.school_id
     WHERE s.district_id = %(district_id)s
-      AND cu.unit_id = ANY(%(unit_ids)s)
+      AND cu.unit_id = ANY(%(unit_ids)s::bigint[])
 )
 SELECT 'classroom_unit' AS level, unit_id, classroom_unit_id AS node_id, school_id,
        classroom_unit_id

@@ -6,7 +6,7 @@
 WITH old AS (
     SELECT *
     FROM reports_studentgrowth
-    WHERE classroom_unit_id = ANY(%(classroom_unit_ids)s)
+    WHERE classroom_unit_id = ANY(%(classroom_unit_ids)s::bigint[])
 ),
 diff AS MATERIALIZED (
     SELECT new.*, old.classroom_unit_id AS old_classroom_unit_id,
@@ -18,13 +18,13 @@ diff AS MATERIALIZED (
        OR new.classroom_unit_id IS NULL
        OR (old.pre_percentage, old.post_percentage, old.gain, old.normalized_gain,
            old.is_at_ceiling, old.has_little_room_to_grow, old.slope_per_week,
-           old.is_target_met, old.is_complete, old.pre_band, old.post_band, old.skill_codes,
-           old.pre_skills, old.post_skills, old.checkpoint_weeks, old.checkpoint_percentages)
+           old.is_target_met, old.is_complete, old.pre_band, old.post_band,
+           old.checkpoint_weeks, old.checkpoint_percentages)
           IS DISTINCT FROM
           (new.pre_percentage, new.post_percentage, new.gain, new.normalized_gain,
            new.is_at_ceiling, new.has_little_room_to_grow, new.slope_per_week,
-           new.is_target_met, new.is_complete, new.pre_band, new.post_band, new.skill_codes,
-           new.pre_skills, new.post_skills, new.checkpoint_weeks, new.checkpoint_percentages)
+           new.is_target_met, new.is_complete, new.pre_band, new.post_band,
+           new.checkpoint_weeks, new.checkpoint_percentages)
 ),
 updated AS (
     UPDATE reports_studentgrowth sg
@@ -39,9 +39,6 @@ updated AS (
         is_complete = d.is_complete,
         pre_band = d.pre_band,
         post_band = d.post_band,
-        skill_codes = d.skill_codes,
-        pre_skills = d.pre_skills,
-        post_skills = d.post_skills,
         checkpoint_weeks = d.checkpoint_weeks,
         checkpoint_percentages = d.checkpoint_percentages,
         built_at = %(built_at)s
@@ -54,13 +51,12 @@ inserted AS (
     INSERT INTO reports_studentgrowth (
         classroom_unit_id, student_id, pre_percentage, post_percentage, gain, normalized_gain,
         is_at_ceiling, has_little_room_to_grow, slope_per_week, is_target_met, is_complete,
-        pre_band, post_band, skill_codes, pre_skills, post_skills, checkpoint_weeks,
-        checkpoint_percentages, built_at
+        pre_band, post_band, checkpoint_weeks, checkpoint_percentages, built_at
     )
     SELECT classroom_unit_id, student_id, pre_percentage, post_percentage, gain,
            normalized_gain, is_at_ceiling, has_little_room_to_grow, slope_per_week,
-           is_target_met, is_complete, pre_band, post_band, skill_codes, pre_skills,
-           post_skills, checkpoint_weeks, checkpoint_percentages, %(built_at)s
+           is_target_met, is_complete, pre_band, post_band, checkpoint_weeks,
+           checkpoint_percentages, %(built_at)s
     FROM diff
     WHERE old_classroom_unit_id IS NULL
     ORDER BY classroom_unit_id, student_id

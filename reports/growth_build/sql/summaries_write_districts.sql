@@ -10,7 +10,7 @@ old AS (
     SELECT s.*
     FROM reports_districtunitgrowthsummary s
     WHERE s.district_id = %(district_id)s
-      AND s.unit_id = ANY(%(unit_ids)s)
+      AND s.unit_id = ANY(%(unit_ids)s::bigint[])
 ),
 diff AS MATERIALIZED (
     SELECT new.*, old.id AS old_id

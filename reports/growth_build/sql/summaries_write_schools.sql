@@ -13,7 +13,7 @@ old AS (
     FROM reports_schoolunitgrowthsummary s
     JOIN classrooms_school school ON school.id = s.school_id
     WHERE school.district_id = %(district_id)s
-      AND s.unit_id = ANY(%(unit_ids)s)
+      AND s.unit_id = ANY(%(unit_ids)s::bigint[])
 ),
 diff AS MATERIALIZED (
     SELECT new.*, old.id AS old_id
