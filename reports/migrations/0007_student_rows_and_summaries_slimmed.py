@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0005_growth_arrays'),
+        ('reports', '0006_exportjob_moved'),
     ]
 
     operations = [
