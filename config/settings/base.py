@@ -271,8 +271,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Request sizes. A JSON or form body may be up to 5 MB: the bulk score API's 5000 rows take at
-# most 0.8 MB, pretty-printed. A file upload may be up to 50 MB (the OneRoster zip, whose
-# own check in classrooms/oneroster.py names the same limit), plus room for the form around it.
+# most 0.8 MB, pretty-printed. A file upload may be up to 50 MB (the OneRoster zip, whose own
+# check in classrooms/oneroster/reading.py names the same limit), plus room for the form
+# around it.
 # config.middleware.RequestSizeLimitMiddleware answers anything bigger with a clear 413 (or 400
 # for too many fields) before any view reads it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
