@@ -27,9 +27,9 @@ from django.utils import timezone
 from django.views import View
 
 from assessments import exports
-from assessments.models import ExportJob, ExportKind
 from classrooms.models import AcademicYear, School
 from classrooms.scoped_views import ScopedView
+from reports.models import ExportJob, ExportKind
 from units.models import Unit
 
 

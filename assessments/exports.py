@@ -73,7 +73,7 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.text import slugify
 
-from assessments.models import ExportJob, ExportKind, ExportStatus, Score
+from assessments.models import Score
 from assessments.score_csv import FORMULA_STARTS, spreadsheet_safe
 from classrooms import access
 from classrooms.audit import audit_event_record
@@ -82,6 +82,9 @@ from config.env import env_int, env_str
 from reports.models import (
     ClassroomUnitGrowthSummary,
     DistrictUnitGrowthSummary,
+    ExportJob,
+    ExportKind,
+    ExportStatus,
     SchoolUnitGrowthSummary,
     StudentGrowth,
 )

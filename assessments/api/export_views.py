@@ -27,9 +27,9 @@ from rest_framework.views import APIView
 
 from assessments import exports
 from assessments.export_views import export_file_response, export_response
-from assessments.models import ExportJob, ExportKind
 from classrooms.models import AcademicYear, School
 from classrooms.scoped_views import ScopedViewSet
+from reports.models import ExportJob, ExportKind
 from units.models import Unit
 
 FILE = "The file: CSV, or for OneRoster results a zip of CSV files."

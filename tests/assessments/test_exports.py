@@ -23,9 +23,9 @@ from django.urls import reverse
 
 from assessments import exports
 from assessments.exports import ExportFilters
-from assessments.models import ExportKind, Score, ScoreStatus
+from assessments.models import Score, ScoreStatus
 from classrooms.models import AuditEvent, Student
-from reports.models import StudentGrowth
+from reports.models import ExportKind, StudentGrowth
 from tests import factories
 from tests.conftest import World
 from tests.services import unavailable

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from assessments.models import ExportJob
 from assessments.tasks import export_csv_task
 from classrooms.models import AuditEvent
+from reports.models import ExportJob
 from tests.assessments.test_exports import SCORE_HEADER, read_csv
 from tests.conftest import World
 

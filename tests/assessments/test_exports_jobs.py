@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments import exports
-from assessments.models import ExportJob, ExportStatus
 from assessments.tasks import export_csv_task, export_files_expire_task
 from classrooms.models import AuditEvent
 from config.celery import app as celery_app
+from reports.models import ExportJob, ExportStatus
 from tests import factories
 from tests.assessments.test_exports import SCORE_HEADER, add_tricky_student, read_csv, run_export
 from tests.celery_worker import celery_worker_queue  # noqa: F401  (fixture)

@@ -44,7 +44,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup, ServerError
 
 from assessments import exports
-from assessments.models import ExportJob, Score
+from assessments.models import Score
 from classrooms.models import (
     AcademicYear,
     Classroom,
@@ -56,6 +56,7 @@ from classrooms.models import (
     Term,
     User,
 )
+from reports.models import ExportJob
 from tests import factories
 from tests.conftest import World, build_world
 from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill, Unit

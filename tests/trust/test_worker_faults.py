@@ -55,13 +55,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments import exports
-from assessments.models import ExportJob, ExportStatus, Score
+from assessments.models import Score
 from assessments.services import ScoreEntry, scores_save
 from assessments.tasks import EXPORT_MAX_RETRIES, export_csv_task
 from classrooms.models import AuditEvent
 from config.celery import app as celery_app
 from reports import services
-from reports.models import GrowthBuild
+from reports.models import ExportJob, ExportStatus, GrowthBuild
 from reports.tasks import (
     GROWTH_MAX_RETRIES,
     classroom_unit_growth_rebuild_task,
@@ -355,7 +355,7 @@ class Faults:
             BEGIN PERFORM pg_sleep({PAUSE_SECONDS}); RETURN NULL; END $$;
             CREATE TRIGGER fault_pause_growth AFTER INSERT OR UPDATE ON reports_studentgrowth
                 FOR EACH STATEMENT EXECUTE FUNCTION fault_pause();
-            CREATE TRIGGER fault_pause_export AFTER UPDATE ON assessments_exportjob
+            CREATE TRIGGER fault_pause_export AFTER UPDATE ON reports_exportjob
                 FOR EACH ROW WHEN (OLD.status = 'running' AND NEW.status = 'running'
                                    AND NEW.rows_written > 0)
                 EXECUTE FUNCTION fault_pause();
@@ -363,7 +363,7 @@ class Faults:
         )
         self.drops += [
             "DROP TRIGGER IF EXISTS fault_pause_growth ON reports_studentgrowth",
-            "DROP TRIGGER IF EXISTS fault_pause_export ON assessments_exportjob",
+            "DROP TRIGGER IF EXISTS fault_pause_export ON reports_exportjob",
             "DROP FUNCTION IF EXISTS fault_pause()",
         ]
 
@@ -377,7 +377,7 @@ class Faults:
             CREATE TRIGGER fault_refuse_growth BEFORE INSERT ON reports_studentgrowth
                 FOR EACH ROW WHEN (NEW.classroom_unit_id = {int(classroom_unit_id)})
                 EXECUTE FUNCTION fault_refuse();
-            CREATE TRIGGER fault_refuse_export BEFORE UPDATE ON assessments_exportjob
+            CREATE TRIGGER fault_refuse_export BEFORE UPDATE ON reports_exportjob
                 FOR EACH ROW WHEN (NEW.id = {int(export_job_id)} AND OLD.status = 'running'
                                    AND NEW.status = 'running')
                 EXECUTE FUNCTION fault_refuse();
@@ -385,7 +385,7 @@ class Faults:
         )
         self.drops += [
             "DROP TRIGGER IF EXISTS fault_refuse_growth ON reports_studentgrowth",
-            "DROP TRIGGER IF EXISTS fault_refuse_export ON assessments_exportjob",
+            "DROP TRIGGER IF EXISTS fault_refuse_export ON reports_exportjob",
             "DROP FUNCTION IF EXISTS fault_refuse()",
         ]
 
@@ -463,7 +463,7 @@ def _paused(
         for backend, statement in faults.sleeping():
             if backend in killed:
                 continue
-            job = re.search(r'"assessments_exportjob"\."id" = (\d+)', statement)
+            job = re.search(r'"reports_exportjob"\."id" = (\d+)', statement)
             if job is None:
                 found.setdefault("growth", (backend, 0))
             elif kills_per_job[int(job.group(1))] < 2:
