@@ -29,7 +29,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from assessments import exports
 from assessments.models import Score, ScoreChange
 from assessments.services import ScoreEntry, scores_save
 from classrooms import privacy
@@ -43,6 +42,7 @@ from classrooms.models import (
     User,
 )
 from classrooms.tasks import retention_purge_task
+from reports import exports
 from reports import services as growth_services
 from reports.models import (
     ClassroomUnitGrowthSummary,
