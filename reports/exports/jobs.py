@@ -77,7 +77,7 @@ def export_job_create(*, prepared: PreparedExport) -> ExportJob:
     )
     job.full_clean()
     job.save()
-    from reports.tasks import export_csv_task  # the task module imports this one
+    from reports.tasks import export_csv_task  # here, not on top: reports.tasks imports us
 
     transaction.on_commit(lambda: export_csv_task.delay(job.pk))
     return job
