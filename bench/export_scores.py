@@ -10,7 +10,7 @@ exists), ``migrate``, ``seed_demo --students N``, ``ANALYZE``, then gunicorn ser
 exporting process, whose memory is measured), and ``--repeat`` rounds of, alternately:
 
 1. **COPY**: the exact statement the export runs (``COPY (scoped, filtered, formatted query) TO
-   STDOUT (FORMAT csv)``, built by assessments/exports.py for the demo district admin), run by
+   STDOUT (FORMAT csv)``, built by reports/exports/ for the demo district admin), run by
    this process over its own psycopg connection, reading every row and throwing it away.
 2. **HTTP**: ``POST /api/exports/ {"kind": "scores"}`` as the district admin (token auth): the
    whole district streamed by the gunicorn worker, read by this process in 256 KB reads.
@@ -171,21 +171,23 @@ class RssSampler:
 
 def export_statement() -> tuple[str, tuple[Any, ...], int]:
     """The COPY statement the export runs for the demo admin, and the rows it will write."""
-    from assessments import exports
     from classrooms.models import User
+    from reports import exports
+    from reports.exports.scores import SCORE_COLUMNS, score_rows
+    from reports.exports.writing import copy_statement
 
     # cross-tenant: the benchmark looks up the demo district admin by name.
     admin = User.objects.all_schools().get(username="admin")
     prepared = exports.export_prepare(actor=admin, kind="scores")
-    rows = exports.score_rows(scope=prepared.scope, filters=prepared.filters)
-    statement, params = exports.copy_statement(rows, exports.SCORE_COLUMNS)
+    rows = score_rows(scope=prepared.scope, filters=prepared.filters)
+    statement, params = copy_statement(rows, SCORE_COLUMNS)
     return statement, params, exports.export_row_count(prepared=prepared)
 
 
 def routing_count_ms() -> float:
     """How long the product's bounded COUNT (threshold 200 000) takes for this export."""
-    from assessments import exports
     from classrooms.models import User
+    from reports import exports
 
     # cross-tenant: the benchmark looks up the demo district admin by name.
     admin = User.objects.all_schools().get(username="admin")

@@ -251,7 +251,7 @@ def writes_check(acknowledged: list[list[Any]], classes: list[dict[str, Any]]) -
 
 def jobs_wait(job_ids: list[int], seconds: float) -> dict[str, Any]:
     """Wait for the export jobs the run started to finish; their final statuses."""
-    from assessments.models import ExportJob
+    from reports.models import ExportJob
 
     deadline = time.monotonic() + seconds
     while True:

@@ -30,12 +30,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from assessments import exports
 from assessments.models import Score, ScoreChange
 from classrooms import access
 from classrooms.audit import audit_event_record
 from classrooms.models import AuditEvent, AuditKind, District, Enrollment, Student
 from config.audit_erasure import audit_erasure
+from reports import exports
 from reports import services as growth_services
 from reports.models import StudentGrowth
 from units.models import ClassroomUnit, Unit

@@ -1,7 +1,7 @@
 """District admin pages: the OneRoster roster import (dry-run preview, then apply) and the audit
 log of imports and exports.
 
-The views only check the form's shape and render; the rules live in classrooms/oneroster.py and
+The views only check the form's shape and render; the rules live in classrooms/oneroster/ and
 classrooms/audit.py. Only district admins get past ``dispatch``: anyone else signed in gets a 403
 page that says why. The district is always the admin's own, found through ``visible_to``.
 """

@@ -9,7 +9,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("classrooms.api.urls")),
     path("", include("units.api.urls")),
     path("", include("assessments.api.urls")),
-    path("", include("assessments.api.export_urls")),
+    path("", include("reports.api.export_urls")),
     path("token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs_view, name="api-docs"),
@@ -25,6 +25,6 @@ urlpatterns = [
     path("", include("assessments.csv_urls")),
     path("", include("classrooms.roster_urls")),
     path("", include("classrooms.privacy_urls")),
-    path("", include("assessments.export_urls")),
+    path("", include("reports.export_urls")),
     path("", include("classrooms.urls")),
 ]

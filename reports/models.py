@@ -12,6 +12,7 @@ constraints at commit than writing the rows; for the same reason they keep few i
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
@@ -21,6 +22,7 @@ from reports.growth import HakeBand, ProficiencyBand
 from reports.querysets import (
     ClassroomUnitGrowthSummaryQuerySet,
     DistrictUnitGrowthSummaryQuerySet,
+    ExportJobQuerySet,
     GrowthBuildQuerySet,
     SchoolUnitGrowthSummaryQuerySet,
     StudentGrowthQuerySet,
@@ -284,3 +286,93 @@ class DistrictUnitGrowthSummary(GrowthSummary):
 
     def __str__(self) -> str:
         return f"{self.get_part_display()} · {self.unit} in {self.district}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Export jobs: large exports written to a file by Celery (reports/exports/). Not derived rows,
+# unlike the growth tables above: their foreign keys keep the database constraint. The table was
+# created as assessments_exportjob and moved here with its rows (migration 0006_exportjob_moved).
+# ---------------------------------------------------------------------------------------------
+
+
+class ExportKind(models.TextChoices):
+    """What an export holds; docs/data-dictionary.md documents every column of each."""
+
+    SCORES = "scores", "Student-level scores"
+    STUDENT_GROWTH = "student_growth", "Student growth"
+    AGGREGATE_GROWTH = "aggregate_growth", "Aggregate growth (de-identified)"
+    ONEROSTER_RESULTS = "oneroster_results", "OneRoster 1.1 results"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to start"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    """A large export written to a file by a Celery task (reports/exports/jobs.py).
+
+    The task claims a pending job atomically (pending → running), reads the rows again through
+    ``visible_to(requested_by)``, reports progress in ``rows_written`` and ends succeeded (with
+    ``file_name`` under THINSLICE_EXPORT_DIR and ``expires_at``) or failed (with ``message``).
+    Only the requester and the district's admins reach a job and its file, and only until it
+    expires. ``parameters`` holds the filters and options the job was asked for.
+    """
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="export_jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="export_jobs"
+    )
+    kind = models.CharField(max_length=40, choices=ExportKind.choices)
+    parameters = models.JSONField(default=dict, blank=True, help_text="Filters and options.")
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    estimated_rows = models.PositiveBigIntegerField(default=0)
+    rows_written = models.PositiveBigIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    file_name = models.CharField(
+        max_length=255, blank=True, help_text="Path of the file under THINSLICE_EXPORT_DIR."
+    )
+    file_size = models.PositiveBigIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["district", "-created_at"], name="export_job_district_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "running", "succeeded", "failed"]),
+                name="export_job_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | ~Q(file_name=""),
+                name="export_job_succeeded_has_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ExportStatus.SUCCEEDED, ExportStatus.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        """Rows written as a share of the estimate, 0..100 (100 once it succeeded)."""
+        if self.status == ExportStatus.SUCCEEDED:
+            return 100
+        if not self.estimated_rows:
+            return 0
+        return min(99, self.rows_written * 100 // self.estimated_rows)

@@ -177,6 +177,8 @@ CELERY_TIMEZONE = TIME_ZONE
 THINSLICE_EXPORT_DIR = env_str("THINSLICE_EXPORT_DIR", str(BASE_DIR / "exports"))
 THINSLICE_EXPORT_ASYNC_ROWS = env_int("THINSLICE_EXPORT_ASYNC_ROWS", 200_000)
 THINSLICE_EXPORT_TTL_HOURS = env_int("THINSLICE_EXPORT_TTL_HOURS", 24)
+# A job writes this many classroom units per transaction and saves its progress after each.
+THINSLICE_EXPORT_JOB_BATCH = env_int("THINSLICE_EXPORT_JOB_BATCH", 200)
 # A job that met a transient database error is tried again after this, doubling each time.
 THINSLICE_EXPORT_RETRY_SECONDS = float(env_str("THINSLICE_EXPORT_RETRY_SECONDS", "5"))
 
@@ -188,7 +190,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("THINSLICE_GROWTH_CATCH_UP_SECONDS", 600),
     },
     "export-files-expire": {
-        "task": "assessments.tasks.export_files_expire_task",
+        "task": "reports.tasks.export_files_expire_task",
         "schedule": crontab(minute=15),
     },
     # Nightly, one set-based task rebuilds everything (group memberships change without scores).
@@ -272,8 +274,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Request sizes. A JSON or form body may be up to 5 MB: the bulk score API's 5000 rows take at
-# most 0.8 MB, pretty-printed. A file upload may be up to 50 MB (the OneRoster zip, whose
-# own check in classrooms/oneroster.py names the same limit), plus room for the form around it.
+# most 0.8 MB, pretty-printed. A file upload may be up to 50 MB (the OneRoster zip, whose own
+# check in classrooms/oneroster/reading.py names the same limit), plus room for the form
+# around it.
 # config.middleware.RequestSizeLimitMiddleware answers anything bigger with a clear 413 (or 400
 # for too many fields) before any view reads it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000

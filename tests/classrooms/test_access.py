@@ -18,7 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 
-from assessments.models import ExportJob, Score, ScoreChange
+from assessments.models import Score, ScoreChange
 from classrooms import access
 from classrooms.models import (
     AcademicYear,
@@ -37,6 +37,7 @@ from reports.models import (
     BreakdownPart,
     ClassroomUnitGrowthSummary,
     DistrictUnitGrowthSummary,
+    ExportJob,
     GrowthBuild,
     SchoolUnitGrowthSummary,
     StudentGrowth,

@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from assessments.models import ExportJob, Score
+from assessments.models import Score
 from classrooms.models import (
     AcademicYear,
     Classroom,
@@ -28,6 +28,7 @@ from classrooms.models import (
     Term,
     User,
 )
+from reports.models import ExportJob
 from tests import factories
 from tests.classrooms.test_access import KNOWN_BUGS, USER_KEYS, expected_ids, world_for_module
 from tests.conftest import World

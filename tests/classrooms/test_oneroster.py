@@ -43,6 +43,7 @@ from classrooms.models import (
     Term,
     User,
 )
+from classrooms.oneroster.plan import RosterPlan
 from tests import factories
 from tests.conftest import World
 
@@ -952,13 +953,13 @@ def test_forged_token_is_refused(world: World, upload_folder: Path) -> None:
 def test_import_is_all_or_nothing_when_the_database_refuses(
     district: District, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    apply = oneroster._Plan.apply
+    apply = RosterPlan.apply
 
     def apply_then_fail(plan: Any) -> None:
         apply(plan)  # every row is written …
         raise IntegrityError("duplicate key value violates unique constraint")  # … then refused
 
-    monkeypatch.setattr(oneroster._Plan, "apply", apply_then_fail)
+    monkeypatch.setattr(RosterPlan, "apply", apply_then_fail)
     counts = row_counts()
 
     result = run(district, FIXTURES / "valid")

@@ -41,12 +41,14 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from assessments.models import ExportJob, ExportStatus, Score, ScoreChange
+from assessments.models import Score, ScoreChange
 from classrooms.models import AuditEvent
 from reports import services as growth_services
 from reports.models import (
     ClassroomUnitGrowthSummary,
     DistrictUnitGrowthSummary,
+    ExportJob,
+    ExportStatus,
     GrowthBuild,
     SchoolUnitGrowthSummary,
     StudentGrowth,

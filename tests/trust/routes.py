@@ -23,7 +23,7 @@ from django.http import HttpResponseBase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from assessments import score_csv
-from assessments.models import ExportJob, Score
+from assessments.models import Score
 from classrooms.admin_scoping import site
 from classrooms.models import (
     AcademicYear,
@@ -37,6 +37,7 @@ from classrooms.models import (
     Term,
     User,
 )
+from reports.models import ExportJob
 from tests.trust import harness
 from tests.trust.conftest import (
     ROLES,

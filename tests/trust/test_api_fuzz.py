@@ -43,8 +43,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup, ServerError
 
-from assessments import exports
-from assessments.models import ExportJob, Score
+from assessments.models import Score
 from classrooms.models import (
     AcademicYear,
     Classroom,
@@ -56,6 +55,9 @@ from classrooms.models import (
     Term,
     User,
 )
+from reports import exports
+from reports.exports import jobs as export_jobs
+from reports.models import ExportJob
 from tests import factories
 from tests.conftest import World, build_world
 from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill, Unit
@@ -184,7 +186,7 @@ def _succeeded_export_job(actor: User) -> ExportJob:
     prepared = exports.export_prepare(actor=actor, kind="scores")
     job = exports.export_job_create(prepared=prepared)
     ExportJob.objects.filter(pk=job.pk).update(status="running")
-    return exports.export_job_run(job_id=job.pk)
+    return export_jobs.export_job_run(job_id=job.pk)
 
 
 @dataclass

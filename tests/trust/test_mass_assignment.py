@@ -27,7 +27,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from assessments.models import ExportJob, ExportStatus, Score, ScoreChange
+from assessments.models import Score, ScoreChange
 from classrooms.admin_scoping import site
 from classrooms.models import (
     AcademicYear,
@@ -40,6 +40,7 @@ from classrooms.models import (
     StudentGroup,
     User,
 )
+from reports.models import ExportJob, ExportStatus
 from tests.trust import harness
 from tests.trust.conftest import TrustWorld
 from tests.trust.routes import (

@@ -29,8 +29,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from assessments import exports
-from assessments.models import ExportJob, ExportStatus, Score, ScoreChange
+from assessments.models import Score, ScoreChange
 from assessments.services import ScoreEntry, scores_save
 from classrooms import privacy
 from classrooms.models import (
@@ -43,8 +42,15 @@ from classrooms.models import (
     User,
 )
 from classrooms.tasks import retention_purge_task
+from reports import exports
 from reports import services as growth_services
-from reports.models import ClassroomUnitGrowthSummary, GrowthBuild, StudentGrowth
+from reports.models import (
+    ClassroomUnitGrowthSummary,
+    ExportJob,
+    ExportStatus,
+    GrowthBuild,
+    StudentGrowth,
+)
 from tests import factories
 from tests.conftest import World
 from units.models import ClassroomUnit

@@ -54,17 +54,18 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from assessments import exports
-from assessments.models import ExportJob, ExportStatus, Score
+from assessments.models import Score
 from assessments.services import ScoreEntry, scores_save
-from assessments.tasks import EXPORT_MAX_RETRIES, export_csv_task
 from classrooms.models import AuditEvent
 from config.celery import app as celery_app
-from reports import services
-from reports.models import GrowthBuild
+from reports import exports, services
+from reports.exports import jobs as export_jobs
+from reports.models import ExportJob, ExportStatus, GrowthBuild
 from reports.tasks import (
+    EXPORT_MAX_RETRIES,
     GROWTH_MAX_RETRIES,
     classroom_unit_growth_rebuild_task,
+    export_csv_task,
     growth_rebuild_task,
 )
 from tests import factories
@@ -355,7 +356,7 @@ class Faults:
             BEGIN PERFORM pg_sleep({PAUSE_SECONDS}); RETURN NULL; END $$;
             CREATE TRIGGER fault_pause_growth AFTER INSERT OR UPDATE ON reports_studentgrowth
                 FOR EACH STATEMENT EXECUTE FUNCTION fault_pause();
-            CREATE TRIGGER fault_pause_export AFTER UPDATE ON assessments_exportjob
+            CREATE TRIGGER fault_pause_export AFTER UPDATE ON reports_exportjob
                 FOR EACH ROW WHEN (OLD.status = 'running' AND NEW.status = 'running'
                                    AND NEW.rows_written > 0)
                 EXECUTE FUNCTION fault_pause();
@@ -363,7 +364,7 @@ class Faults:
         )
         self.drops += [
             "DROP TRIGGER IF EXISTS fault_pause_growth ON reports_studentgrowth",
-            "DROP TRIGGER IF EXISTS fault_pause_export ON assessments_exportjob",
+            "DROP TRIGGER IF EXISTS fault_pause_export ON reports_exportjob",
             "DROP FUNCTION IF EXISTS fault_pause()",
         ]
 
@@ -377,7 +378,7 @@ class Faults:
             CREATE TRIGGER fault_refuse_growth BEFORE INSERT ON reports_studentgrowth
                 FOR EACH ROW WHEN (NEW.classroom_unit_id = {int(classroom_unit_id)})
                 EXECUTE FUNCTION fault_refuse();
-            CREATE TRIGGER fault_refuse_export BEFORE UPDATE ON assessments_exportjob
+            CREATE TRIGGER fault_refuse_export BEFORE UPDATE ON reports_exportjob
                 FOR EACH ROW WHEN (NEW.id = {int(export_job_id)} AND OLD.status = 'running'
                                    AND NEW.status = 'running')
                 EXECUTE FUNCTION fault_refuse();
@@ -385,7 +386,7 @@ class Faults:
         )
         self.drops += [
             "DROP TRIGGER IF EXISTS fault_refuse_growth ON reports_studentgrowth",
-            "DROP TRIGGER IF EXISTS fault_refuse_export ON assessments_exportjob",
+            "DROP TRIGGER IF EXISTS fault_refuse_export ON reports_exportjob",
             "DROP FUNCTION IF EXISTS fault_refuse()",
         ]
 
@@ -463,7 +464,7 @@ def _paused(
         for backend, statement in faults.sleeping():
             if backend in killed:
                 continue
-            job = re.search(r'"assessments_exportjob"\."id" = (\d+)', statement)
+            job = re.search(r'"reports_exportjob"\."id" = (\d+)', statement)
             if job is None:
                 found.setdefault("growth", (backend, 0))
             elif kills_per_job[int(job.group(1))] < 2:
@@ -705,7 +706,7 @@ def test_killed_workers_lose_nothing_double_nothing_and_give_up_visibly(
     refused_tries = {
         message["headers"]["retries"]
         for message in messages
-        if message["headers"]["task"] == "assessments.tasks.export_csv_task"
+        if message["headers"]["task"] == export_csv_task.name
         and message["decoded_body"][0] == [refused_job.pk]
     }
     assert refused_tries == set(range(EXPORT_MAX_RETRIES + 1)), "bounded retries, then stop"
@@ -714,7 +715,7 @@ def test_killed_workers_lose_nothing_double_nothing_and_give_up_visibly(
             classroom_unit.pk for classroom_unit in [*world.classroom_units.values(), poisoned_unit]
         },
         "reports.tasks.growth_rebuild_task": {world.district.pk},
-        "assessments.tasks.export_csv_task": {job.pk for job in all_jobs},
+        export_csv_task.name: {job.pk for job in all_jobs},
     }
     names = [*NAMES, *POISON_NAMES]
     raw = b"".join(argument for command in tap.commands for argument in command)
@@ -854,11 +855,11 @@ def test_an_export_a_live_worker_is_writing_is_left_to_it(
 
     job = _scores_job(world)
     ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, attempts=1)
-    monkeypatch.setattr(exports, "EXPORT_CLAIM_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(export_jobs, "EXPORT_CLAIM_WAIT_SECONDS", 0.5)
     # Another worker's session holds the job's claim: it is alive and writing.
     with psycopg.connect(_database_url(), autocommit=True) as other_worker:
         other_worker.execute(
-            "SELECT pg_advisory_lock(%s, %s)", [exports._JOB_LOCK_NAMESPACE, job.pk]
+            "SELECT pg_advisory_lock(%s, %s)", [export_jobs._JOB_LOCK_NAMESPACE, job.pk]
         )
 
         attempt = exports.export_job_attempt(job_id=job.pk, may_retry=True)
@@ -876,14 +877,14 @@ def test_an_export_interrupted_too_often_fails_with_the_reason(
 ) -> None:
     job = _scores_job(world)
     ExportJob.objects.filter(pk=job.pk).update(
-        status=ExportStatus.RUNNING, attempts=exports.EXPORT_MAX_ATTEMPTS
+        status=ExportStatus.RUNNING, attempts=export_jobs.EXPORT_MAX_ATTEMPTS
     )
 
     assert export_csv_task(job.pk) == "skipped"
 
     job.refresh_from_db()
     assert job.status == ExportStatus.FAILED
-    assert f"started {exports.EXPORT_MAX_ATTEMPTS} times without finishing" in job.message
+    assert f"started {export_jobs.EXPORT_MAX_ATTEMPTS} times without finishing" in job.message
     assert not list(export_dir.rglob("*"))
     client.force_login(world.users["admin_a"])
     page = client.get(reverse("export-job", args=[job.pk])).content.decode()

@@ -1,7 +1,7 @@
 """``manage.py oneroster_import PATH --district ID [--dry-run]``: import a OneRoster 1.1 export.
 
 PATH is a folder holding the CSV files or a .zip of them. The rules live in
-classrooms/oneroster.py; this command only reads options, calls ``roster_import`` as the server
+classrooms/oneroster/; this command only reads options, calls ``roster_import`` as the server
 operator (the audit log names it so) and prints the plan, warnings and problems. It exits with
 an error when the export has problems, and then nothing was changed.
 """

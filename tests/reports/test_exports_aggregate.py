@@ -9,19 +9,18 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 
-from assessments import exports
-from assessments.tasks import export_csv_task
 from classrooms.models import AuditEvent, StudentGroup
+from reports import exports
+from reports.exports.aggregate_growth import AGGREGATE_COLUMNS
 from reports.models import (
     ClassroomUnitGrowthSummary,
     DistrictUnitGrowthSummary,
     SchoolUnitGrowthSummary,
 )
-from tests.assessments.test_exports import read_csv, run_export
+from reports.tasks import export_csv_task
 from tests.conftest import World
-from tests.services import unavailable
+from tests.reports.test_exports import read_csv, run_export
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +105,7 @@ def test_admin_gets_district_school_and_classroom_rows_of_their_district(world: 
 
     header, rows = read_csv(run_export(world.users["admin_a"], "aggregate_growth"))
 
-    assert header == [column.name for column in exports.AGGREGATE_COLUMNS["district"]]
+    assert header == [column.name for column in AGGREGATE_COLUMNS["district"]]
     assert not STUDENT_COLUMNS & set(header)
     assert cells(rows) == {
         ("district", "", ""),
@@ -228,17 +227,3 @@ def test_a_job_writes_the_aggregate_export(world: World, tmp_path: Path, setting
     assert (job.status, job.rows_written, job.estimated_rows) == ("succeeded", 6, 6)
     written = (tmp_path / job.file_name).read_bytes()
     assert written == run_export(world.users["admin_a"], "aggregate_growth")
-
-
-def test_copy_and_the_python_path_write_the_same_aggregates(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if connection.vendor != "postgresql":
-        unavailable("COPY is PostgreSQL's: set DATABASE_URL to a PostgreSQL database")
-    add_summaries(world)
-    with_copy = run_export(world.users["admin_a"], "aggregate_growth")
-    monkeypatch.setattr(exports, "_copy_blocks", exports._python_blocks)
-
-    with_python = run_export(world.users["admin_a"], "aggregate_growth")
-
-    assert with_copy == with_python

@@ -2,7 +2,7 @@
 
 A zip of four CSV files (OneRoster 1.1 CSV binding, bulk): ``manifest.csv``, ``categories.csv``,
 ``lineItems.csv`` and ``results.csv``. Who may export it and which scores it holds are the rules
-of the student-level scores export (assessments/exports.py): the same scope and filters.
+of the student-level scores export (reports/exports/scores.py): the same scope and filters.
 
 How Thinslice maps onto OneRoster (docs/data-dictionary.md has every column):
 
@@ -37,18 +37,18 @@ from django.db import transaction
 from django.db.models import Case, CharField, F, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf
 
-from assessments.exports import (
-    CHUNK_BYTES,
-    ColumnType,
-    ExportColumn,
-    ExportFilters,
-    ExportProgress,
-    ExportScope,
-    csv_line,
-    rows_csv_blocks,
-)
 from assessments.models import Score, ScoreStatus
 from assessments.score_csv import spreadsheet_safe
+from reports.exports.columns import ColumnType, ExportColumn
+from reports.exports.scoping import ExportFilters, ExportScope
+from reports.exports.scores import score_rows
+from reports.exports.writing import (
+    CHUNK_BYTES,
+    ExportProgress,
+    batched_rows_csv_blocks,
+    csv_line,
+    header_line,
+)
 from units.models import AssessmentKind, ClassroomUnit
 
 SYSTEM_NAME = "Thinslice"
@@ -158,9 +158,12 @@ RESULT_COLUMNS: tuple[ExportColumn, ...] = (
 
 def result_rows(*, scope: ExportScope, filters: ExportFilters) -> QuerySet[Score]:
     """The scores the export sends back: those of the student-level scores export."""
-    from assessments.exports import score_rows
-
     return score_rows(scope=scope, filters=filters)
+
+
+def result_row_sets(*, scope: ExportScope, filters: ExportFilters) -> list[QuerySet[Score]]:
+    """What the export counts: its results."""
+    return [result_rows(scope=scope, filters=filters)]
 
 
 def _line_item_values(*, scope: ExportScope, filters: ExportFilters) -> QuerySet[Any]:
@@ -260,18 +263,9 @@ def _result_blocks(
     progress: ExportProgress,
     batches: list[list[int]] | None,
 ) -> Iterator[bytes]:
-    yield csv_line(column.name for column in RESULT_COLUMNS)
+    yield header_line(RESULT_COLUMNS)
     rows = result_rows(scope=scope, filters=filters)
-    if batches is None:
-        with transaction.atomic():
-            yield from rows_csv_blocks(rows, RESULT_COLUMNS, progress)
-        return
-    for batch in batches:
-        with transaction.atomic():
-            yield from rows_csv_blocks(
-                rows.filter(classroom_unit_id__in=batch), RESULT_COLUMNS, progress
-            )
-        progress.batch_done()
+    yield from batched_rows_csv_blocks(rows, RESULT_COLUMNS, progress, batches=batches)
 
 
 class _ZipSink(io.RawIOBase):

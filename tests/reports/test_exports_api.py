@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from assessments.models import ExportJob
-from assessments.tasks import export_csv_task
 from classrooms.models import AuditEvent
-from tests.assessments.test_exports import SCORE_HEADER, read_csv
+from reports.models import ExportJob
+from reports.tasks import export_csv_task
 from tests.conftest import World
+from tests.reports.test_exports import SCORE_HEADER, read_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,7 @@ def test_a_job_file_is_only_for_its_requester_and_the_districts_admins(
 ) -> None:
     settings.THINSLICE_EXPORT_DIR = str(tmp_path)
     settings.THINSLICE_EXPORT_ASYNC_ROWS = 0  # every export streams; the job is made directly
-    from assessments import exports
+    from reports import exports
 
     prepared = exports.export_prepare(actor=world.users["teacher_a1"], kind="scores")
     job = exports.export_job_create(prepared=prepared)

@@ -13,15 +13,16 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from assessments import exports
-from assessments.models import ExportJob, ExportStatus
-from assessments.tasks import export_csv_task, export_files_expire_task
 from classrooms.models import AuditEvent
 from config.celery import app as celery_app
+from reports import exports
+from reports.exports import jobs, writing
+from reports.models import ExportJob, ExportStatus
+from reports.tasks import export_csv_task, export_files_expire_task
 from tests import factories
-from tests.assessments.test_exports import SCORE_HEADER, add_tricky_student, read_csv, run_export
 from tests.celery_worker import celery_worker_queue  # noqa: F401  (fixture)
 from tests.conftest import World
+from tests.reports.test_exports import SCORE_HEADER, add_tricky_student, read_csv, run_export
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +162,7 @@ def test_a_transient_error_is_retried_then_the_job_succeeds(
     world: World, export_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job = job_for(world, "admin_a")
-    original = exports.export_job_run
+    original = jobs.export_job_run
     calls: list[int] = []
 
     def flaky(*, job_id: int) -> ExportJob:
@@ -170,7 +171,7 @@ def test_a_transient_error_is_retried_then_the_job_succeeds(
             raise OperationalError("the server closed the connection")
         return original(job_id=job_id)
 
-    monkeypatch.setattr(exports, "export_job_run", flaky)
+    monkeypatch.setattr(jobs, "export_job_run", flaky)
 
     export_csv_task.apply(args=[job.pk], throw=False)
 
@@ -186,7 +187,7 @@ def test_retries_are_bounded_then_the_job_fails_and_is_audited(
     def down(*, job_id: int) -> ExportJob:
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(exports, "export_job_run", down)
+    monkeypatch.setattr(jobs, "export_job_run", down)
     # Each retry runs inline in apply(); a retry must not raise out of it.
     monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
 
@@ -210,7 +211,7 @@ def test_any_other_error_fails_the_job_at_once(
         yield b"a,b\n"
         raise ValueError("bad row")
 
-    monkeypatch.setattr(exports, "rows_csv_blocks", broken)
+    monkeypatch.setattr(writing, "rows_csv_blocks", broken)
 
     job = finished(job)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from assessments import export_views
+from reports import export_views
 
 urlpatterns = [
     path("exports/", export_views.ExportPageView.as_view(), name="export-page"),

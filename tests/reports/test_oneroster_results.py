@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
-from assessments import exports, oneroster_results
-from assessments.tasks import export_csv_task
 from classrooms.models import AuditEvent
-from tests.assessments.test_exports import ENTERED_AT, add_tricky_student, measure
+from reports import exports
+from reports.exports import oneroster_results
+from reports.tasks import export_csv_task
 from tests.conftest import World
-from tests.services import unavailable
+from tests.reports.test_exports import ENTERED_AT, add_tricky_student, measure
 
 pytestmark = pytest.mark.django_db
 
@@ -216,17 +215,3 @@ def test_a_large_results_export_is_written_by_a_job(
     for name in oneroster_results.FILES:
         assert sorted(archive.read(name).splitlines()) == sorted(streamed.read(name).splitlines())
     assert job.rows_written == 5
-
-
-def test_copy_and_the_python_path_write_the_same_results(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if connection.vendor != "postgresql":
-        unavailable("COPY is PostgreSQL's: set DATABASE_URL to a PostgreSQL database")
-    add_tricky_student(world)
-    with_copy = results_zip(world.users["admin_a"]).read("results.csv")
-    monkeypatch.setattr(exports, "_copy_blocks", exports._python_blocks)
-
-    with_python = results_zip(world.users["admin_a"]).read("results.csv")
-
-    assert sorted(with_copy.splitlines()) == sorted(with_python.splitlines())

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from assessments.api import export_views
+from reports.api import export_views
 
 router = SimpleRouter()
 router.register("export-jobs", export_views.ExportJobViewSet, basename="export-job")

@@ -6,7 +6,7 @@
   own; a district admin's: the district's), with progress.
 - ``GET /api/export-jobs/<id>/download/``: the file, until it expires (410 after).
 
-The rules live in assessments/exports.py; the export page uses the same services.
+The rules live in reports/exports/; the export page uses the same services.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assessments import exports
-from assessments.export_views import export_file_response, export_response
-from assessments.models import ExportJob, ExportKind
 from classrooms.models import AcademicYear, School
 from classrooms.scoped_views import ScopedViewSet
+from reports import exports
+from reports.export_views import export_file_response, export_response
+from reports.models import ExportJob, ExportKind
 from units.models import Unit
 
 FILE = "The file: CSV, or for OneRoster results a zip of CSV files."

@@ -21,14 +21,17 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from assessments import exports
-from assessments.exports import ExportFilters
-from assessments.models import ExportKind, Score, ScoreStatus
+from assessments.models import Score, ScoreStatus
 from classrooms.models import AuditEvent, Student
-from reports.models import StudentGrowth
+from reports import exports
+from reports.exports import ExportFilters, oneroster_results, writing
+from reports.exports.aggregate_growth import AGGREGATE_COLUMNS
+from reports.exports.columns import ColumnType, ExportColumn, sql_format
+from reports.exports.scores import SCORE_COLUMNS
+from reports.exports.student_growth import STUDENT_GROWTH_COLUMNS
+from reports.models import ExportKind, StudentGrowth
 from tests import factories
 from tests.conftest import World
-from tests.services import unavailable
 from units.models import AssessmentSkill
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +117,17 @@ def add_tricky_student(world: World) -> Any:
             entered_at=ENTERED_AT,
         )
     return student
+
+
+def written_by_copy(column: ExportColumn, value: Any) -> str:
+    """The cell COPY writes for ``value`` (a float8) in ``column``, as the exports write it."""
+    # Fixed SQL around the column's formatting; the value is a parameter.
+    formatted = sql_format(column, "value")
+    select = f"SELECT {formatted} FROM (SELECT %s::float8 AS value) AS export_rows"  # noqa: S608
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY ({select}) TO STDOUT (FORMAT csv)", [value]) as copy:
+            written = b"".join(bytes(block) for block in copy)
+    return written.decode("utf-8").removesuffix("\n")
 
 
 def run_export(actor: Any, kind: str = "scores", excel: bool = False, **filters: Any) -> bytes:
@@ -447,15 +461,15 @@ def test_student_growth_export_for_a_teacher_holds_only_their_classes(world: Wor
     ],
 )
 def test_numbers_are_rounded_half_away_from_zero(value: Any, places: int, written: str) -> None:
-    column = exports.ExportColumn("x", "x", exports.ColumnType.NUMBER, places=places)
+    column = ExportColumn("x", "x", ColumnType.NUMBER, places=places)
 
-    assert exports._python_formatter(column)(value) == written
+    assert written_by_copy(column, value) == written
 
 
 def test_rebuffer_joins_small_blocks_into_chunks_of_about_256_kb() -> None:
     blocks = [b"x" * 100] * 10_000  # 1 MB in 100-byte blocks, as COPY hands rows over
 
-    chunks = list(exports.rebuffer(blocks))
+    chunks = list(writing.rebuffer(blocks))
 
     assert b"".join(chunks) == b"".join(blocks)
     assert all(len(chunk) >= exports.CHUNK_BYTES for chunk in chunks[:-1])
@@ -602,7 +616,7 @@ def test_an_export_that_fails_while_reading_is_audited_as_failed(
         yield b"half a row"
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(exports, "rows_csv_blocks", broken)
+    monkeypatch.setattr(writing, "rows_csv_blocks", broken)
     prepared = exports.export_prepare(actor=world.users["admin_a"], kind="scores")
 
     with pytest.raises(RuntimeError):
@@ -635,67 +649,16 @@ def test_audit_log_page_lists_the_export_for_district_admins(world: World, clien
     assert "teacher_a1" in page
 
 
-# --- the same bytes on both paths (PostgreSQL) ----------------------------------------------------
-
-
-def _require_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        unavailable("COPY is PostgreSQL's: set DATABASE_URL to a PostgreSQL database")
-
-
-@pytest.mark.parametrize("kind", ["scores", "student_growth"])
-def test_copy_and_the_python_path_write_the_same_bytes(
-    world: World, kind: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _require_postgresql()
-    add_tricky_student(world)
-    for key, ceiling in (("a1", True), ("a2", False)):
-        StudentGrowth.objects.create(
-            classroom_unit=world.classroom_units[key],
-            student=world.students[key],
-            pre_percentage=100.0 if ceiling else 33.3333333,
-            post_percentage=66.66666666666667,
-            gain=-33.333333333333336 if ceiling else 33.33333333333337,
-            normalized_gain=None if ceiling else 0.5000000000000001,
-            is_at_ceiling=ceiling,
-            is_target_met=not ceiling,
-            is_complete=True,
-            slope_per_week=2.675,
-            built_at=ENTERED_AT,
-        )
-    admin = world.users["admin_a"]
-
-    with_copy = run_export(admin, kind)
-    monkeypatch.setattr(exports, "_copy_blocks", exports._python_blocks)
-    with_python = run_export(admin, kind)
-
-    assert sorted(with_copy.splitlines()) == sorted(with_python.splitlines())
-    assert len(with_copy.splitlines()) > 2
-
-
-def test_numbers_are_rounded_as_postgresql_rounds_them() -> None:
-    _require_postgresql()
-    values = [2.675, 0.125, -0.125, -0.005, 1 / 3, 2 / 3, 99.995, 1e-7, 12345.6789, 0.1 + 0.2]
-    column = exports.ExportColumn("x", "x", exports.ColumnType.NUMBER, places=2)
-    with connection.cursor() as cursor:
-        for value in values:
-            cursor.execute("SELECT round((%s::float8)::numeric, 2)::text", [value])
-            (expected,) = cursor.fetchone()
-            assert exports._python_formatter(column)(value) == expected, value
-
-
 # --- the data dictionary --------------------------------------------------------------------------
 
 
 def test_the_data_dictionary_documents_every_column_of_every_export() -> None:
-    from assessments import oneroster_results
-
     text = (PROJECT / "docs" / "data-dictionary.md").read_text()
     documented = set(re.findall(r"^\| `([A-Za-z_.]+)` \|", text, flags=re.MULTILINE))
     columns = {
-        *(column.name for column in exports.SCORE_COLUMNS),
-        *(column.name for column in exports.STUDENT_GROWTH_COLUMNS),
-        *(column.name for column in exports.AGGREGATE_COLUMNS["district"]),
+        *(column.name for column in SCORE_COLUMNS),
+        *(column.name for column in STUDENT_GROWTH_COLUMNS),
+        *(column.name for column in AGGREGATE_COLUMNS["district"]),
         *(column.name for column in oneroster_results.RESULT_COLUMNS),
         *oneroster_results.LINE_ITEM_COLUMNS,
         *oneroster_results.CATEGORY_COLUMNS,
@@ -706,3 +669,14 @@ def test_the_data_dictionary_documents_every_column_of_every_export() -> None:
     assert not columns - documented, f"document these columns: {sorted(columns - documented)}"
     for kind in ExportKind:
         assert f"`{kind.value}`" in text, kind
+
+
+def test_every_kind_of_export_is_in_the_registry_and_named_by_it() -> None:
+    assert set(exports.EXPORTS) == set(ExportKind)
+    for kind, definition in exports.EXPORTS.items():
+        assert definition.kind == kind
+    assert exports.STUDENT_LEVEL_KINDS == {
+        ExportKind.SCORES,
+        ExportKind.STUDENT_GROWTH,
+        ExportKind.ONEROSTER_RESULTS,
+    }

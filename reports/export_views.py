@@ -1,6 +1,6 @@
 """Export pages: choose an export and its filters, download it (streamed) or follow its job.
 
-The views only check the form's shape and render; the rules live in assessments/exports.py.
+The views only check the form's shape and render; the rules live in reports/exports/.
 Everyone signed in with a role gets the page, with the kinds of export their role allows; a
 job's page and its file are reached through ``ExportJob.objects.visible_to`` (the requester and
 the district's admins), so anyone else gets a 404.
@@ -26,10 +26,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from assessments import exports
-from assessments.models import ExportJob, ExportKind
 from classrooms.models import AcademicYear, School
 from classrooms.scoped_views import ScopedView
+from reports import exports
+from reports.models import ExportJob, ExportKind
 from units.models import Unit
 
 
@@ -83,7 +83,7 @@ class ExportForm(forms.Form):
 
 
 def _forbidden(request: HttpRequest, reason: str) -> HttpResponse:
-    return render(request, "assessments/export_forbidden.html", {"reason": reason}, status=403)
+    return render(request, "reports/export_forbidden.html", {"reason": reason}, status=403)
 
 
 def export_response(prepared: exports.PreparedExport) -> StreamingHttpResponse:
@@ -111,7 +111,7 @@ class ExportPageView(ScopedView, View):
     it is small enough, otherwise a job (then the job's page)."""
 
     model = ExportJob
-    template_name = "assessments/export_page.html"
+    template_name = "reports/export_page.html"
     kinds: list[ExportKind]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -172,9 +172,9 @@ class ExportJobView(ScopedView, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = get_object_or_404(self.get_queryset(), pk=pk)
-        template = "assessments/export_job.html"
+        template = "reports/export_job.html"
         if getattr(request, "htmx", False):
-            template = "assessments/export_job_progress.html"
+            template = "reports/export_job_progress.html"
         return render(request, template, {"job": job, "now": timezone.now()})
 
 
@@ -189,8 +189,8 @@ class ExportJobDownloadView(ScopedView, View):
             file = exports.export_job_file_open(actor=request.user, job_id=job.pk)
         except ValidationError as not_ready:
             context = {"job": job, "reason": " ".join(not_ready.messages), "now": timezone.now()}
-            return render(request, "assessments/export_job.html", context, status=409)
+            return render(request, "reports/export_job.html", context, status=409)
         except exports.ExportFileGone as gone:
             context = {"job": job, "reason": str(gone), "now": timezone.now()}
-            return render(request, "assessments/export_job.html", context, status=410)
+            return render(request, "reports/export_job.html", context, status=410)
         return export_file_response(file)
