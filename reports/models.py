@@ -73,7 +73,7 @@ class StudentGrowth(models.Model):
     ``checkpoint_percentages`` the student's percentage on it (None when nothing was scored).
     Rows carry their own weeks, so they read the same after a plan changes; ``trajectory`` reads
     them as reports/growth.py gives them. A skill's percentage is one score's points over its
-    max points, read from the score itself wherever it is needed (per-skill summaries).
+    max points, read from the score itself where the summaries need it.
     """
 
     # The key is (classroom unit, student): its index is the only one, as a full rebuild of
@@ -200,6 +200,9 @@ class GrowthSummary(models.Model):
     post_gap = models.FloatField(null=True)
     gap_change = models.FloatField(null=True)
     skill_gaps = models.JSONField(default=dict, blank=True)
+    # On the row of everyone: a digest of what the node's rows were built from, so a rebuild
+    # over unchanged inputs builds and writes none of them (reports/growth_build/).
+    inputs_digest = models.CharField(max_length=32, blank=True)
     built_at = models.DateTimeField()
 
     class Meta:

@@ -27,6 +27,7 @@ the unit's student rows does); bench/growth_rebuild.py measures both ways.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -66,8 +67,8 @@ _LOCKS = """
 
 @dataclass(frozen=True)
 class GrowthBuilt:
-    """What one rebuild computed and wrote: student rows of the classroom units asked for,
-    summary rows of their units' nodes (``_written``: inserted, updated or deleted because
+    """What one rebuild computed and wrote: student rows of the classroom units asked for, the
+    summary rows their units' nodes have (``_written``: inserted, updated or deleted because
     something changed), and the classroom units left stale by a score that changed meanwhile."""
 
     read_from: datetime
@@ -118,6 +119,9 @@ def growth_build(
         "tolerance": growth.BOUNDARY_TOLERANCE,
         "namespace": ROLLUP_LOCK_NAMESPACE,
     }
+    # What a node's summary rows are built from besides its cells: the statement and the
+    # settings it reads. A change to either rebuilds every node's rows (node_digests.sql).
+    parameters["definition"] = _definition(parameters)
     with connection.cursor() as cursor:
         with phase("locks"):
             cursor.execute(_SESSION_SETTINGS)
@@ -128,21 +132,28 @@ def growth_build(
             parameters["built_at"] = parameters["read_from"]
             statements.execute(cursor, "drop", parameters)
         with phase("student rows computed"):
-            _plans_check(cursor, parameters)
+            _plan_read(cursor, parameters)
             statements.execute(cursor, "students", parameters)
             student_rows = cursor.rowcount
         with phase("student rows written"):
             statements.execute(cursor, "students_write", parameters)
             (students_written,) = cursor.fetchone()
         with phase("cells"):
-            for name in ("nodes", "cells", "skill_cells"):
+            statements.execute(cursor, "nodes", parameters)
+            # Its row counts lead the plans of the next statements.
+            cursor.execute("ANALYZE growth_node")
+            for name in ("cells", "skill_cells"):
                 statements.execute(cursor, name, parameters)
         with phase("suppression"):
             _flags_store(cursor, parameters)
             parameters["quantile_n"], parameters["quantile_t"] = _quantiles(cursor)
+        with phase("changed nodes"):
+            # Their sizes lead the plans of the next statements.
+            cursor.execute("ANALYZE growth_cell, growth_skill_cell, growth_flag")
+            statements.execute(cursor, "node_digests", parameters)
+            cursor.execute("ANALYZE growth_node_digest")
         with phase("summary rows built"):
             statements.execute(cursor, "summaries", parameters)
-            summary_rows = cursor.rowcount
         with phase("summary rows written"):
             summaries_written = 0
             for name in (
@@ -152,6 +163,8 @@ def growth_build(
             ):
                 statements.execute(cursor, name, parameters)
                 summaries_written += cursor.fetchone()[0]
+            statements.execute(cursor, "summaries_count", parameters)
+            (summary_rows,) = cursor.fetchone()
             statements.execute(cursor, "drop", parameters)
             # Last: the build rows' locks are then held only until the commit.
             statements.execute(cursor, "builds_done", parameters)
@@ -170,18 +183,24 @@ class PlanTooLong(Exception):
     """A unit has more assessments than a student row can hold (MAX_ASSESSMENTS)."""
 
 
-def _plans_check(cursor: Any, parameters: dict[str, Any]) -> None:
-    cursor.execute(
-        "SELECT unit_id, count(*) FROM units_assessment WHERE unit_id = ANY(%(unit_ids)s::bigint[])"
-        " GROUP BY unit_id HAVING count(*) > %(most)s",
-        {**parameters, "most": MAX_ASSESSMENTS},
-    )
-    if too_long := cursor.fetchall():
+def _plan_read(cursor: Any, parameters: dict[str, Any]) -> None:
+    """Where each skill's points go (plan.sql), into ``parameters``; refuses a unit with more
+    assessments than a student row holds."""
+    statements.execute(cursor, "plan", parameters)
+    columns = [column.name for column in cursor.description]
+    plan = dict(zip(columns, cursor.fetchone(), strict=True))
+    if plan.pop("most_assessments") > MAX_ASSESSMENTS:
         raise PlanTooLong(
-            "Growth is computed for units of at most "
-            f"{MAX_ASSESSMENTS} assessments; these have more: "
-            + ", ".join(f"unit {unit_id} ({count})" for unit_id, count in too_long)
+            f"Growth is computed for units of at most {MAX_ASSESSMENTS} assessments (a pre, at"
+            " most 8 checkpoints, a post); a unit being rebuilt has more."
         )
+    parameters.update(plan)
+
+
+def _definition(parameters: dict[str, Any]) -> str:
+    read = ("minimum_n", "group_ids", "hake_medium_from", "hake_high_from", "tolerance")
+    text = statements.statement("summaries") + repr([parameters[name] for name in read])
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def _flags_store(cursor: Any, parameters: dict[str, Any]) -> None:

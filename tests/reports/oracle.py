@@ -325,7 +325,7 @@ def assert_stored_rows_match(district: District) -> None:
         for key, row in students_snapshot().items()
         if key in expected_students or row_in_district(key[0], district)
     }
-    assert stored_students == expected_students
+    _assert_same_rows(stored_students, expected_students)
 
     expected_summaries = {key: _rounded(row) for key, row in summary_rows(district).items()}
     stored_summaries = {
@@ -333,7 +333,21 @@ def assert_stored_rows_match(district: District) -> None:
         for key, row in summaries_snapshot().items()
         if key in expected_summaries or summary_in_district(key, district)
     }
-    assert stored_summaries == expected_summaries
+    _assert_same_rows(stored_summaries, expected_summaries)
+
+
+def _assert_same_rows(
+    stored: dict[Any, dict[str, Any]], expected: dict[Any, dict[str, Any]]
+) -> None:
+    """Row by row, naming the first row and the columns that differ."""
+    assert stored.keys() == expected.keys()
+    for key, row in expected.items():
+        differing = {
+            name: (stored[key].get(name), value)
+            for name, value in row.items()
+            if stored[key].get(name) != value
+        }
+        assert not differing, f"{key}: stored, expected {differing}"
 
 
 def row_in_district(classroom_unit_id: int, district: District) -> bool:

@@ -1,19 +1,23 @@
--- growth_summary: every summary row of the nodes in growth_node, as the three summary tables
--- store them (reports/models.py, GrowthSummary). The statistics are growth.group_summary's
+-- growth_summary: every summary row of the nodes of growth_node whose inputs changed
+-- (growth_node_digest), as the three summary tables store them (reports/models.py,
+-- GrowthSummary). The statistics are growth.group_summary's
 -- over each cell's complete students (reports/growth.py defines each), computed from the
 -- exact sums of growth_cell and growth_skill_cell; growth_flag says which student-group pairs
 -- and skills are suppressed (growth.nested_breakdown_suppression, run in Python), and the
 -- t quantiles of the 95 percent intervals come as arrays (%(quantile_n)s, %(quantile_t)s: t at
 -- n − 1 degrees of freedom for each n).
 CREATE TEMPORARY TABLE growth_summary ON COMMIT DROP AS
-WITH row_key AS (
+WITH changed AS (
+    SELECT level, unit_id, node_id, digest FROM growth_node_digest WHERE is_changed
+),
+row_key AS (
     -- Everyone's row of every node; per student group the members' and the rest's, except in
     -- a classroom unit without complete students, which has no growth to break down yet.
     SELECT n.level, n.unit_id, n.node_id, NULL::bigint AS student_group_id, 'all' AS part
-    FROM growth_node n
+    FROM changed n
     UNION ALL
     SELECT n.level, n.unit_id, n.node_id, g.id, side.part
-    FROM growth_node n
+    FROM changed n
     CROSS JOIN unnest(%(group_ids)s::bigint[]) AS g(id)
     CROSS JOIN (VALUES ('group'), ('rest')) AS side(part)
     WHERE n.level <> 'classroom_unit'
@@ -28,16 +32,17 @@ cell AS (
            (c.pre_sum / c.n)::float8 AS mean_pre,
            (c.post_sum / c.n)::float8 AS mean_post,
            (c.gain_sum / c.n)::float8 AS mean_gain,
-           -- Sample SDs (n − 1) from exact sums: equal values give exactly 0.
+           -- Sample SDs (n − 1): the sum of squared deviations is exact (equal values give
+           -- exactly 0), the square root a float's.
            CASE WHEN c.n >= 2
-                THEN sqrt(greatest(c.pre_squares - c.pre_sum * c.pre_sum / c.n, 0)
-                          / (c.n - 1))::float8 END AS sd_pre,
+                THEN sqrt(((c.pre_squares - c.pre_sum * c.pre_sum / c.n) / (c.n - 1))::float8)
+           END AS sd_pre,
            CASE WHEN c.n >= 2
-                THEN sqrt(greatest(c.post_squares - c.post_sum * c.post_sum / c.n, 0)
-                          / (c.n - 1))::float8 END AS sd_post,
+                THEN sqrt(((c.post_squares - c.post_sum * c.post_sum / c.n) / (c.n - 1))::float8)
+           END AS sd_post,
            CASE WHEN c.n >= 2
-                THEN sqrt(greatest(c.gain_squares - c.gain_sum * c.gain_sum / c.n, 0)
-                          / (c.n - 1))::float8 END AS sd_gain,
+                THEN sqrt(((c.gain_squares - c.gain_sum * c.gain_sum / c.n) / (c.n - 1))::float8)
+           END AS sd_gain,
            CASE WHEN c.g_count > 0 THEN (c.g_sum / c.g_count)::float8 END AS mean_g,
            coalesce(c.at_ceiling, 0) AS at_ceiling,
            coalesce(c.little_room, 0) AS little_room,
@@ -82,10 +87,10 @@ skill_side AS (
     SELECT level, unit_id, node_id, student_group_id, code,
            coalesce(max(n) FILTER (WHERE part = 'group'), 0) AS group_n,
            coalesce(max(n) FILTER (WHERE part = 'rest'), 0) AS rest_n,
-           (max(pre_sum / n) FILTER (WHERE part = 'group'))::float8 AS group_pre,
-           (max(post_sum / n) FILTER (WHERE part = 'group'))::float8 AS group_post,
-           (max(pre_sum / n) FILTER (WHERE part = 'rest'))::float8 AS rest_pre,
-           (max(post_sum / n) FILTER (WHERE part = 'rest'))::float8 AS rest_post
+           max(mean_pre) FILTER (WHERE part = 'group') AS group_pre,
+           max(mean_post) FILTER (WHERE part = 'group') AS group_post,
+           max(mean_pre) FILTER (WHERE part = 'rest') AS rest_pre,
+           max(mean_post) FILTER (WHERE part = 'rest') AS rest_post
     FROM growth_skill_cell
     WHERE part <> 'all'
     GROUP BY level, unit_id, node_id, student_group_id, code
@@ -93,9 +98,7 @@ skill_side AS (
 skill_everyone AS (
     -- Everyone's per-skill means (growth.SkillMeans), for each skill someone has.
     SELECT level, unit_id, node_id,
-           jsonb_object_agg(code, jsonb_build_object('n', n,
-                                                     'pre', (pre_sum / n)::float8,
-                                                     'post', (post_sum / n)::float8))
+           jsonb_object_agg(code, jsonb_build_object('n', n, 'pre', mean_pre, 'post', mean_post))
                AS skill_means
     FROM growth_skill_cell
     WHERE part = 'all' AND n > 0
@@ -186,5 +189,8 @@ SELECT level, unit_id, node_id, student_group_id, part,
        CASE WHEN part = 'group' AND NOT is_hidden
             THEN (mean_post - partner_mean_post) - (mean_pre - partner_mean_pre)
        END AS gap_change,
-       CASE WHEN NOT is_hidden THEN skill_gaps ELSE '{}' END AS skill_gaps
+       CASE WHEN NOT is_hidden THEN skill_gaps ELSE '{}' END AS skill_gaps,
+       -- Everyone's row keeps what the node's rows were built from.
+       CASE WHEN part = 'all' THEN digest ELSE '' END AS inputs_digest
 FROM shown
+JOIN changed USING (level, unit_id, node_id)

@@ -1,6 +1,7 @@
 -- Store growth_summary's rows of classroom units in reports_classroomunitgrowthsummary,
--- writing only what differs: changed rows are updated, new ones inserted, and rows of these
--- classroom units that are no longer built deleted. Returns how many rows it wrote.
+-- writing only what differs: of the classroom units whose inputs changed (growth_node_digest),
+-- changed rows are updated, new ones inserted, and rows no longer built deleted. Returns how
+-- many rows it wrote.
 WITH new AS (
     SELECT r.node_id AS classroom_unit_id, r.*
     FROM growth_summary r
@@ -9,7 +10,8 @@ WITH new AS (
 old AS (
     SELECT s.*
     FROM reports_classroomunitgrowthsummary s
-    JOIN growth_node n ON n.level = 'classroom_unit' AND n.node_id = s.classroom_unit_id
+    JOIN growth_node_digest n ON n.level = 'classroom_unit' AND n.node_id = s.classroom_unit_id
+    WHERE n.is_changed
 ),
 diff AS MATERIALIZED (
     SELECT new.*, old.id AS old_id
@@ -26,7 +28,7 @@ diff AS MATERIALIZED (
            old.hake_band, old.mean_individual_normalized_gain, old.at_ceiling_count,
            old.little_room_to_grow_count, old.effect_size_d_av, old.target_met_count,
            old.share_meeting_target, old.band_transitions, old.skill_means, old.pre_gap,
-           old.post_gap, old.gap_change, old.skill_gaps)
+           old.post_gap, old.gap_change, old.skill_gaps, old.inputs_digest)
           IS DISTINCT FROM
           (new.is_suppressed, new.suppression_reason, new.n, new.incomplete_count,
            new.mean_pre_percentage, new.mean_post_percentage, new.mean_gain,
@@ -34,7 +36,7 @@ diff AS MATERIALIZED (
            new.hake_band, new.mean_individual_normalized_gain, new.at_ceiling_count,
            new.little_room_to_grow_count, new.effect_size_d_av, new.target_met_count,
            new.share_meeting_target, new.band_transitions, new.skill_means, new.pre_gap,
-           new.post_gap, new.gap_change, new.skill_gaps)
+           new.post_gap, new.gap_change, new.skill_gaps, new.inputs_digest)
 ),
 updated AS (
     UPDATE reports_classroomunitgrowthsummary s
@@ -62,6 +64,7 @@ updated AS (
         post_gap = d.post_gap,
         gap_change = d.gap_change,
         skill_gaps = d.skill_gaps,
+        inputs_digest = d.inputs_digest,
         built_at = %(built_at)s
     FROM diff d
     WHERE d.old_id = s.id AND d.part IS NOT NULL
@@ -74,7 +77,7 @@ inserted AS (
         mean_gain_lower, mean_gain_upper, class_average_normalized_gain, hake_band,
         mean_individual_normalized_gain, at_ceiling_count, little_room_to_grow_count,
         effect_size_d_av, target_met_count, share_meeting_target, band_transitions,
-        skill_means, pre_gap, post_gap, gap_change, skill_gaps,
+        skill_means, pre_gap, post_gap, gap_change, skill_gaps, inputs_digest,
         built_at
     )
     SELECT classroom_unit_id, student_group_id, part,
@@ -83,7 +86,7 @@ inserted AS (
            class_average_normalized_gain, hake_band, mean_individual_normalized_gain,
            at_ceiling_count, little_room_to_grow_count, effect_size_d_av, target_met_count,
            share_meeting_target, band_transitions, skill_means, pre_gap, post_gap, gap_change,
-           skill_gaps,
+           skill_gaps, inputs_digest,
            %(built_at)s
     FROM diff
     WHERE old_id IS NULL

@@ -7,13 +7,16 @@ WITH new AS (
     WHERE r.level = 'school'
 ),
 old AS (
-    -- Every stored school row of the units %(unit_ids)s in the district, so that a school
-    -- which no longer teaches a unit loses its rows.
+    -- The stored rows of the schools × units whose inputs changed, and of the district's
+    -- schools that no longer teach one of the units %(unit_ids)s.
     SELECT s.*
     FROM reports_schoolunitgrowthsummary s
     JOIN classrooms_school school ON school.id = s.school_id
+    LEFT JOIN growth_node_digest n ON n.level = 'school' AND n.node_id = s.school_id
+                                  AND n.unit_id = s.unit_id
     WHERE school.district_id = %(district_id)s
       AND s.unit_id = ANY(%(unit_ids)s::bigint[])
+      AND (n.is_changed OR n.node_id IS NULL)
 ),
 diff AS MATERIALIZED (
     SELECT new.*, old.id AS old_id
@@ -30,7 +33,7 @@ diff AS MATERIALIZED (
            old.hake_band, old.mean_individual_normalized_gain, old.at_ceiling_count,
            old.little_room_to_grow_count, old.effect_size_d_av, old.target_met_count,
            old.share_meeting_target, old.band_transitions, old.skill_means, old.pre_gap,
-           old.post_gap, old.gap_change, old.skill_gaps)
+           old.post_gap, old.gap_change, old.skill_gaps, old.inputs_digest)
           IS DISTINCT FROM
           (new.is_suppressed, new.suppression_reason, new.n, new.incomplete_count,
            new.mean_pre_percentage, new.mean_post_percentage, new.mean_gain,
@@ -38,7 +41,7 @@ diff AS MATERIALIZED (
            new.hake_band, new.mean_individual_normalized_gain, new.at_ceiling_count,
            new.little_room_to_grow_count, new.effect_size_d_av, new.target_met_count,
            new.share_meeting_target, new.band_transitions, new.skill_means, new.pre_gap,
-           new.post_gap, new.gap_change, new.skill_gaps)
+           new.post_gap, new.gap_change, new.skill_gaps, new.inputs_digest)
 ),
 updated AS (
     UPDATE reports_schoolunitgrowthsummary s
@@ -66,6 +69,7 @@ updated AS (
         post_gap = d.post_gap,
         gap_change = d.gap_change,
         skill_gaps = d.skill_gaps,
+        inputs_digest = d.inputs_digest,
         built_at = %(built_at)s
     FROM diff d
     WHERE d.old_id = s.id AND d.part IS NOT NULL
@@ -78,7 +82,7 @@ inserted AS (
         mean_gain_lower, mean_gain_upper, class_average_normalized_gain, hake_band,
         mean_individual_normalized_gain, at_ceiling_count, little_room_to_grow_count,
         effect_size_d_av, target_met_count, share_meeting_target, band_transitions,
-        skill_means, pre_gap, post_gap, gap_change, skill_gaps,
+        skill_means, pre_gap, post_gap, gap_change, skill_gaps, inputs_digest,
         built_at
     )
     SELECT school_id, unit_id, student_group_id, part,
@@ -87,7 +91,7 @@ inserted AS (
            class_average_normalized_gain, hake_band, mean_individual_normalized_gain,
            at_ceiling_count, little_room_to_grow_count, effect_size_d_av, target_met_count,
            share_meeting_target, band_transitions, skill_means, pre_gap, post_gap, gap_change,
-           skill_gaps,
+           skill_gaps, inputs_digest,
            %(built_at)s
     FROM diff
     WHERE old_id IS NULL
