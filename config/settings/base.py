@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "pgtrigger",
     "classrooms",
     "units",
     "assessments",
