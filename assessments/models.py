@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from assessments.querysets import ScoreChangeQuerySet, ScoreQuerySet
 from classrooms.models import Student
+from config.audit_rows import append_only_triggers
 from units.models import AssessmentSkill, ClassroomUnit
 
 
@@ -131,6 +132,11 @@ class ScoreChange(models.Model):
                 name="score_change_request_key",
             ),
         ]
+        # Only ever inserted; a privacy erasure alone may delete (config/audit_rows.py).
+        triggers = append_only_triggers(
+            refusal="score history is append-only",
+            hint="Audit rows are only ever inserted; record a new change instead.",
+        )
 
     def __str__(self) -> str:
         return f"{self.student} · {self.assessment_skill}: v{self.version}"

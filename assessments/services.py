@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from assessments.models import Score, ScoreChange, ScoreStatus
@@ -248,16 +247,7 @@ def _measures(assessment_id: int) -> dict[str, Measure]:
             f" JOIN {_SKILL} s ON s.id = m.skill_id WHERE m.assessment_id = %s",
             [assessment_id],
         )
-        return {code: Measure(pk, code, _points(max_points)) for pk, code, max_points in cursor}
-
-
-def _points(value: Decimal | float | int) -> Decimal:
-    """Points as the ORM reads them: PostgreSQL's numeric is already a Decimal; SQLite keeps
-    decimals as REAL or INTEGER, so 2.3 comes back as the float nearest to it and is read at the
-    column's two places (Decimal(2.3) would be 2.29999..., a change from the "2.3" retyped)."""
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(repr(value)).quantize(_HUNDREDTH)
+        return {code: Measure(pk, code, max_points) for pk, code, max_points in cursor}
 
 
 def _enrolled_student_ids(classroom_unit: ClassroomUnit) -> set[int]:
@@ -280,8 +270,6 @@ def _locked_scores(
     only needed for a conflict, so there is no join to users here."""
     if not measure_ids or not student_ids:
         return {}
-    # One lock order for every save, so two saves of the same cells wait, never deadlock.
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
         measures_in = ", ".join(["%s"] * len(measure_ids))
         students_in = ", ".join(["%s"] * len(student_ids))
@@ -289,13 +277,12 @@ def _locked_scores(
             "SELECT student_id, assessment_skill_id, status, points, version, entered_by_id"  # noqa: S608
             f" FROM {_SCORE} WHERE classroom_unit_id = %s"
             f" AND assessment_skill_id IN ({measures_in}) AND student_id IN ({students_in})"
-            f" ORDER BY id{lock}",
+            # One lock order for every save, so two saves of the same cells wait, never deadlock.
+            " ORDER BY id FOR UPDATE",
             [classroom_unit_id, *measure_ids, *student_ids],
         )
         return {
-            (student_id, measure_id): StoredScore(
-                status, None if points is None else _points(points), version, entered_by_id
-            )
+            (student_id, measure_id): StoredScore(status, points, version, entered_by_id)
             for student_id, measure_id, status, points, version, entered_by_id in cursor
         }
 
@@ -409,14 +396,13 @@ def _apply(
                 assessment_skill_id=measure.pk,
                 old=old_value,
                 new=new_value,
-                # A new row's version continues the cell's history (see _write_*).
+                # A new row's version continues the cell's history (see _WRITE_SQL).
                 version=current.version + 1 if current else None,
             )
         )
     if not writes:
         return
-    writer = _write_postgresql if connection.vendor == "postgresql" else _write_portable
-    versions = writer(actor.pk, classroom_unit.pk, writes, timezone.now(), request_key)
+    versions = _write(actor.pk, classroom_unit.pk, writes, timezone.now(), request_key)
     lost = [
         write for write in writes if (write.student_id, write.assessment_skill_id) not in versions
     ]
@@ -524,7 +510,7 @@ SELECT student_id, assessment_skill_id, version FROM written
 """
 
 
-def _write_postgresql(
+def _write(
     actor_id: int | None,
     classroom_unit_id: int,
     writes: list[_CellWrite],
@@ -566,68 +552,6 @@ def _decimal_text(points: Decimal | None) -> str | None:
     return None if points is None else str(points)
 
 
-def _write_portable(
-    actor_id: int | None,
-    classroom_unit_id: int,
-    writes: list[_CellWrite],
-    now: datetime,
-    request_key: str,
-) -> CellVersions:
-    """The same writes through the ORM, for databases without data-modifying CTEs (SQLite, where
-    one writer at a time means no concurrent insert can meet this one)."""
-    in_unit = Score.objects.all_schools().filter(classroom_unit_id=classroom_unit_id)
-    versions: CellVersions = {}
-    added = [write for write in writes if write.action == "add"]
-    last_versions = _history_versions(classroom_unit_id, added)
-    for write in writes:
-        key = (write.student_id, write.assessment_skill_id)
-        cell = in_unit.filter(
-            student_id=write.student_id, assessment_skill_id=write.assessment_skill_id
-        )
-        if write.action == "clear":
-            cell.delete()
-            versions[key] = write.version or 0
-        elif write.action == "update":
-            cell.update(
-                status=write.new.status,
-                points=write.new.points,
-                entered_by_id=actor_id,
-                entered_at=now,
-                version=write.version,
-            )
-            versions[key] = write.version or 0
-        else:
-            version = last_versions.get(key, 0) + 1
-            Score.objects.create(
-                classroom_unit_id=classroom_unit_id,
-                student_id=write.student_id,
-                assessment_skill_id=write.assessment_skill_id,
-                status=write.new.status,
-                points=write.new.points,
-                entered_by_id=actor_id,
-                entered_at=now,
-                version=version,
-            )
-            versions[key] = version
-    ScoreChange.objects.bulk_create(
-        ScoreChange(
-            classroom_unit_id=classroom_unit_id,
-            student_id=write.student_id,
-            assessment_skill_id=write.assessment_skill_id,
-            changed_by_id=actor_id,
-            changed_at=now,
-            old_status=write.old.status,
-            old_points=write.old.points,
-            new_status=write.new.status,
-            new_points=write.new.points,
-            version=versions[(write.student_id, write.assessment_skill_id)],
-            request_key=request_key,
-        )
-        for write in writes
-    )
-    return versions
-
-
 # pg_advisory_xact_lock(namespace, hash of actor and key): resent copies of one request wait
 # for the first to commit, then find its key instead of applying again.
 _REQUEST_KEY_LOCK_NAMESPACE = 0x6B79  # "ky"
@@ -644,12 +568,11 @@ def _replay(
 
     Raises ValidationError when the key was used for a different request (``_is_same_request``).
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                [_REQUEST_KEY_LOCK_NAMESPACE, f"{actor.pk}:{request_key}"],
-            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            [_REQUEST_KEY_LOCK_NAMESPACE, f"{actor.pk}:{request_key}"],
+        )
     applied = {
         (change.student_id, change.assessment_skill_id): change
         for change in ScoreChange.objects.all_schools().filter(
@@ -718,24 +641,6 @@ _KEY_REUSED = (
     "This Idempotency-Key was already used for a different request; "
     "send each new set of scores with a new key."
 )
-
-
-def _history_versions(classroom_unit_id: int, writes: list[_CellWrite]) -> CellVersions:
-    """The last history version of each cell about to get a new row (0 when it has none)."""
-    if not writes:
-        return {}
-    rows = (
-        ScoreChange.objects.all_schools()
-        .filter(
-            classroom_unit_id=classroom_unit_id,
-            student_id__in={write.student_id for write in writes},
-            assessment_skill_id__in={write.assessment_skill_id for write in writes},
-        )
-        .values("student_id", "assessment_skill_id")
-        .annotate(last=Max("version"))
-        .values_list("student_id", "assessment_skill_id", "last")
-    )
-    return {(student_id, skill_id): last for student_id, skill_id, last in rows}
 
 
 def _saved(entry: ScoreEntry, version: int | None, value: CellValue) -> dict[str, Any]:

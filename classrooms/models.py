@@ -23,6 +23,7 @@ from classrooms.querysets import (
     TermQuerySet,
     UserQuerySet,
 )
+from config.audit_rows import append_only_triggers
 
 FORMATIVE_CAP_CEILING = 8
 
@@ -471,6 +472,11 @@ class AuditEvent(models.Model):
                 condition=Q(outcome__in=["succeeded", "failed"]), name="audit_event_outcome_known"
             ),
         ]
+        # Only ever inserted; a privacy erasure alone may delete (config/audit_rows.py).
+        triggers = append_only_triggers(
+            refusal="the audit log is append-only",
+            hint="Audit rows are only ever inserted; record a new event instead.",
+        )
 
     def __str__(self) -> str:
         return f"{self.kind_label} by {self.actor_name} ({self.get_outcome_display()})"

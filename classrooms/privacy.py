@@ -6,12 +6,12 @@ class, re-identifiable from the roster of that class; deleting is the simpler ho
 ("it is gone") and the one a district can explain to parents.
 
 What goes, for a student or for the data past retention: scores, their history (ScoreChange,
-through ``config.audit_erasure``, the one sanctioned way past the append-only trigger),
-student growth rows, enrollments and student-group memberships, and the student record. The
-growth summaries of every classroom unit touched are marked stale after the transaction
-commits, so they are rebuilt without that student. What stays: an AuditEvent saying what was
-deleted, how many rows, by whom and when, that names no one (the student's internal id and a
-keyed hash of the SIS id). Audit rows are never deleted by either operation.
+through ``config.audit_rows.audit_erasure``, the one sanctioned way past the append-only
+triggers), student growth rows, enrollments and student-group memberships, and the student
+record. The growth summaries of every classroom unit touched are marked stale after the
+transaction commits, so they are rebuilt without that student. What stays: an AuditEvent saying
+what was deleted, how many rows, by whom and when, that names no one (the student's internal id
+and a keyed hash of the SIS id). Audit rows are never deleted by either operation.
 
 Only a district admin of the student's district (or a platform operator) may erase a student;
 the retention purge runs as the server (``manage.py retention_purge``, celery beat) or as a
@@ -34,7 +34,7 @@ from assessments.models import Score, ScoreChange
 from classrooms import access
 from classrooms.audit import audit_event_record
 from classrooms.models import AuditEvent, AuditKind, District, Enrollment, Student
-from config.audit_erasure import audit_erasure
+from config.audit_rows import audit_erasure
 from reports import exports
 from reports import services as growth_services
 from reports.models import StudentGrowth

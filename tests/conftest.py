@@ -7,11 +7,17 @@ its teacher, a coach, an enrolled student, a unit taught there and a score. Dist
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
+from celery.app.task import Task
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assessments.models import Score
@@ -112,3 +118,35 @@ def coach(world: World) -> Any:
 @pytest.fixture
 def admin_a(world: World) -> Any:
     return world.users["admin_a"]
+
+
+StatementCapture = Callable[[], AbstractContextManager[list[str]]]
+
+
+@pytest.fixture
+def statements_as_in_production(django_capture_on_commit_callbacks: Any) -> StatementCapture:
+    """``with statements_as_in_production() as statements:`` lists the SQL a block sends the
+    way production sends it.
+
+    A test runs inside a transaction that never commits, so what a service defers with
+    ``transaction.on_commit`` (marking growth stale after a save) would never run and a count
+    would miss it: the callbacks are run here, inside the count. Tasks they hand to Celery are
+    recorded, not run: tests run tasks inline, production runs them later in a worker, not in
+    the request. Savepoints are left out: they come from the test's own transaction (a service's
+    outermost ``atomic`` sends no SAVEPOINT in production).
+    """
+
+    @contextmanager
+    def capture() -> Iterator[list[str]]:
+        statements: list[str] = []
+        with (
+            CaptureQueriesContext(connection) as captured,
+            mock.patch.object(Task, "apply_async"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            yield statements
+        statements += [
+            query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]
+        ]
+
+    return capture

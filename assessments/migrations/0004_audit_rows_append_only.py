@@ -1,14 +1,15 @@
-"""On PostgreSQL the database itself refuses UPDATE and DELETE of score history rows.
+"""The database itself refuses UPDATE and DELETE of score history rows.
 
 ScoreChange rows are the audit trail of every score: who changed it, when, old and new. The
 application only ever inserts them; this trigger makes sure that not even a bug (or a stray
 ``queryset.update()``) can rewrite that history. The one exception is a privacy erasure or a
 retention purge, which must say so inside its transaction with
-``SELECT set_config('thinslice.audit_erasure', 'on', true)`` (see config/audit_erasure.py): then
-DELETE is allowed, UPDATE never is.
+``SELECT set_config('thinslice.audit_erasure', 'on', true)``: then DELETE is allowed, UPDATE
+never is.
 
-Other databases (the embedded SQLite default) get nothing: the application-level guards stand
-alone there.
+Migration 0009 replaces this trigger with the ones django-pgtrigger installs from the model
+(config/audit_rows.py), and uses this module's functions to drop it (and to bring it back when
+migrating backwards).
 """
 
 from django.db import migrations
@@ -40,8 +41,6 @@ DROP FUNCTION IF EXISTS {function}();
 
 
 def _run(sql, apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     model = apps.get_model("assessments", "ScoreChange")
     table = schema_editor.quote_name(model._meta.db_table)
     # No parameters: the % signs belong to PL/pgSQL, not to the driver.

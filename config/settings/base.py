@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "pgtrigger",
     "classrooms",
     "units",
     "assessments",
