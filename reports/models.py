@@ -72,8 +72,11 @@ class StudentGrowth(models.Model):
     in trajectory order (week, then pre, checkpoints, post, then title) and
     ``checkpoint_percentages`` the student's percentage on it (None when nothing was scored).
     Rows carry their own weeks, so they read the same after a plan changes; ``trajectory`` reads
-    them as reports/growth.py gives them. A skill's percentage is one score's points over its
-    max points, read from the score itself where the summaries need it.
+    them as reports/growth.py gives them. Per skill, for the per-skill summaries:
+    ``skill_codes`` lists the codes the unit's pre and post measure (in code order), and
+    ``pre_skill_points``/``post_skill_points`` the student's points on each, in hundredths (None
+    when absent, exempt, not entered or not measured); a skill's percentage is its points over
+    the plan's max points for it.
     """
 
     # The key is (classroom unit, student): its index is the only one, as a full rebuild of
@@ -110,6 +113,9 @@ class StudentGrowth(models.Model):
         base_field=models.PositiveSmallIntegerField(), default=list, blank=True
     )
     checkpoint_percentages = ArrayField(base_field=models.FloatField(), default=list, blank=True)
+    skill_codes = ArrayField(base_field=models.CharField(max_length=40), default=list, blank=True)
+    pre_skill_points = ArrayField(base_field=models.IntegerField(), default=list, blank=True)
+    post_skill_points = ArrayField(base_field=models.IntegerField(), default=list, blank=True)
     built_at = models.DateTimeField()
 
     objects = StudentGrowthQuerySet.as_manager()

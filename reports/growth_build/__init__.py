@@ -8,8 +8,8 @@ apply them to many students at once, each saying which rule it follows.
 
 Steps, inside the caller's transaction (``growth_build``):
 
-1. **Student rows** (``students.sql``, ``students_write.sql``) of the classroom units asked for,
-   from their scores in one pass, written only where they changed.
+1. **Student rows** (``plan.sql``, ``students.sql``, ``students_write.sql``) of the classroom
+   units asked for, from their scores in one pass, written only where they changed.
 2. **Cells** (``nodes.sql``, ``cells.sql``, ``skill_cells.sql``): for every classroom unit,
    school × unit and district × unit of the units, exact sums over the stored student rows (and,
    per skill, over their pre and post scores), for everyone and for each student group's
@@ -44,12 +44,13 @@ from reports.growth_build.suppression import Counts, Node, suppression_flags
 # Times a step: phase("student rows") is a context manager (bench/growth_rebuild.py's).
 PhaseTimer = Callable[[str], AbstractContextManager[None]]
 
+# Summaries add floats in one fixed order, so Σx² − (Σx)² / n of equal values is not always
+# exactly 0: a remainder this small next to Σx² counts as 0. Distinct percentages (ratios of
+# points in hundredths) spread far more than this.
+SD_ZERO_TOLERANCE = 1e-12
+
 # pg_advisory_xact_lock(namespace, unit id): one builder at a time writes a unit's summaries.
 ROLLUP_LOCK_NAMESPACE = 0x6772  # "gr"
-
-# A pre, at most 8 formative checkpoints (the district cap never exceeds 8) and a post:
-# sql/students.sql reads the percentages of at most this many assessments per unit.
-MAX_ASSESSMENTS = 10
 
 # Compiling these statements just in time costs more than it saves, and their sorts fit in
 # memory. The commit need not wait for the WAL to reach disk: every row here is derived, so a
@@ -117,6 +118,7 @@ def growth_build(
         "hake_medium_from": growth.HAKE_MEDIUM_FROM,
         "hake_high_from": growth.HAKE_HIGH_FROM,
         "tolerance": growth.BOUNDARY_TOLERANCE,
+        "sd_zero_tolerance": SD_ZERO_TOLERANCE,
         "namespace": ROLLUP_LOCK_NAMESPACE,
     }
     # What a node's summary rows are built from besides its cells: the statement and the
@@ -132,26 +134,41 @@ def growth_build(
             parameters["built_at"] = parameters["read_from"]
             statements.execute(cursor, "drop", parameters)
         with phase("student rows computed"):
-            _plan_read(cursor, parameters)
-            statements.execute(cursor, "students", parameters)
+            shape = _plan_read(cursor, parameters)
+            cursor.execute(statements.students_statement(*shape), parameters)
             student_rows = cursor.rowcount
         with phase("student rows written"):
             statements.execute(cursor, "students_write", parameters)
             (students_written,) = cursor.fetchone()
         with phase("cells"):
             statements.execute(cursor, "nodes", parameters)
-            # Its row counts lead the plans of the next statements.
-            cursor.execute("ANALYZE growth_node")
-            for name in ("cells", "skill_cells"):
-                statements.execute(cursor, name, parameters)
+            # Its row counts lead the plans of the next statements, which read its classroom
+            # units as arrays (a temporary table keeps parallel workers away).
+            cursor.execute("ANALYZE growth_node (level, unit_id, node_id)")
+            cursor.execute(
+                "SELECT coalesce(array_agg(node_id), '{}'), coalesce(array_agg(unit_id), '{}'),"
+                " coalesce(array_agg(school_id), '{}') FROM growth_node"
+                " WHERE level = 'classroom_unit'"
+            )
+            (
+                parameters["node_classroom_unit_ids"],
+                parameters["node_unit_ids"],
+                parameters["node_school_ids"],
+            ) = cursor.fetchone()
+            cursor.execute(statements.cells_statement(shape[1]), parameters)
+            statements.execute(cursor, "skill_cells", parameters)
         with phase("suppression"):
             _flags_store(cursor, parameters)
             parameters["quantile_n"], parameters["quantile_t"] = _quantiles(cursor)
         with phase("changed nodes"):
             # Their sizes lead the plans of the next statements.
-            cursor.execute("ANALYZE growth_cell, growth_skill_cell, growth_flag")
+            cursor.execute(
+                "ANALYZE growth_cell (level, unit_id, node_id, student_group_id, part),"
+                " growth_skill_cell (level, unit_id, node_id, student_group_id, part),"
+                " growth_flag (level, unit_id, node_id, student_group_id)"
+            )
             statements.execute(cursor, "node_digests", parameters)
-            cursor.execute("ANALYZE growth_node_digest")
+            cursor.execute("ANALYZE growth_node_digest (level, unit_id, node_id, is_changed)")
         with phase("summary rows built"):
             statements.execute(cursor, "summaries", parameters)
         with phase("summary rows written"):
@@ -179,26 +196,26 @@ def growth_build(
     )
 
 
-class PlanTooLong(Exception):
-    """A unit has more assessments than a student row can hold (MAX_ASSESSMENTS)."""
-
-
-def _plan_read(cursor: Any, parameters: dict[str, Any]) -> None:
-    """Where each skill's points go (plan.sql), into ``parameters``; refuses a unit with more
-    assessments than a student row holds."""
+def _plan_read(cursor: Any, parameters: dict[str, Any]) -> tuple[int, int]:
+    """Where each skill's points go (plan.sql), into ``parameters``; the most assessments and
+    skills a unit being rebuilt has."""
     statements.execute(cursor, "plan", parameters)
     columns = [column.name for column in cursor.description]
     plan = dict(zip(columns, cursor.fetchone(), strict=True))
-    if plan.pop("most_assessments") > MAX_ASSESSMENTS:
-        raise PlanTooLong(
-            f"Growth is computed for units of at most {MAX_ASSESSMENTS} assessments (a pre, at"
-            " most 8 checkpoints, a post); a unit being rebuilt has more."
-        )
+    shape = (plan.pop("most_assessments"), plan.pop("most_skills"))
     parameters.update(plan)
+    return shape
 
 
 def _definition(parameters: dict[str, Any]) -> str:
-    read = ("minimum_n", "group_ids", "hake_medium_from", "hake_high_from", "tolerance")
+    read = (
+        "minimum_n",
+        "group_ids",
+        "hake_medium_from",
+        "hake_high_from",
+        "tolerance",
+        "sd_zero_tolerance",
+    )
     text = statements.statement("summaries") + repr([parameters[name] for name in read])
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 

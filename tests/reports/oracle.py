@@ -17,7 +17,7 @@ from assessments.models import Score
 from classrooms.models import District, Enrollment, Student, StudentGroup
 from reports import growth
 from reports.growth_build.suppression import Counts, Node, suppression_flags
-from units.models import Assessment, ClassroomUnit
+from units.models import Assessment, AssessmentSkill, ClassroomUnit
 
 _KIND_RANK = {"pre": 0, "formative": 1, "post": 2}
 _STUDENT_KEYS = ("classroom_unit_id", "student_id")
@@ -32,13 +32,22 @@ _SUMMARY_KEYS = (
 SUPPRESSED: dict[str, Any] = {"suppressed": True}
 
 
-def _layout(unit_id: int) -> list[Assessment]:
+def _layout(unit_id: int) -> tuple[list[Assessment], list[str]]:
     """The unit's assessments in trajectory order (growth.checkpoint_trajectory: week, pre first
-    and post last within a week, then title and id)."""
-    return sorted(
+    and post last within a week, then title and id) and the codes its pre and post measure."""
+    assessments = sorted(
         Assessment.objects.all_schools().filter(unit_id=unit_id),
         key=lambda a: (a.week, _KIND_RANK[a.kind], a.title, a.pk),
     )
+    codes = sorted(
+        set(
+            AssessmentSkill.objects.all_schools()
+            .filter(assessment__unit_id=unit_id)
+            .exclude(assessment__kind="formative")
+            .values_list("skill__code", flat=True)
+        )
+    )
+    return assessments, codes
 
 
 def student_rows(district: District) -> dict[tuple[int, int], dict[str, Any]]:
@@ -60,7 +69,7 @@ def _students(
     for classroom_unit in ClassroomUnit.objects.all_schools().filter(
         classroom__school__district=district
     ):
-        assessments = _layout(classroom_unit.unit_id)
+        assessments, codes = _layout(classroom_unit.unit_id)
         scores: defaultdict[int, defaultdict[int, list[growth.SkillScore]]] = defaultdict(
             lambda: defaultdict(list)
         )
@@ -82,13 +91,14 @@ def _students(
         )
         for student_id in enrolled | set(scores):
             rows[(classroom_unit.pk, student_id)] = _student_row(
-                assessments, scores[student_id], settings
+                assessments, codes, scores[student_id], settings
             )
     return rows
 
 
 def _student_row(
     assessments: list[Assessment],
+    codes: list[str],
     scores: dict[int, list[growth.SkillScore]],
     settings: growth.GrowthSettings,
 ) -> tuple[dict[str, Any], growth.StudentGrowth]:
@@ -99,6 +109,15 @@ def _student_row(
         if kind not in by_kind:
             return {}
         return growth.skill_percentages(scores.get(by_kind[kind][0].pk, []))
+
+    def points(entry: tuple[Assessment, Any] | None, code: str) -> int | None:
+        """A skill's points at an assessment, in hundredths (None unless scored)."""
+        if entry is None:
+            return None
+        for score in scores.get(entry[0].pk, []):
+            if score.skill_code == code and score.points is not None:
+                return int(score.points * 100)
+        return None
 
     pre = by_kind.get("pre", (None, None))
     post = by_kind.get("post", (None, None))
@@ -130,6 +149,9 @@ def _student_row(
         "post_band": "" if result.post_band is None else result.post_band.value,
         "checkpoint_weeks": [a.week for a in assessments],
         "checkpoint_percentages": percentages,
+        "skill_codes": codes,
+        "pre_skill_points": [points(by_kind.get("pre"), code) for code in codes],
+        "post_skill_points": [points(by_kind.get("post"), code) for code in codes],
     }
     return row, result
 

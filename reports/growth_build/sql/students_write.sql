@@ -19,12 +19,14 @@ diff AS MATERIALIZED (
        OR (old.pre_percentage, old.post_percentage, old.gain, old.normalized_gain,
            old.is_at_ceiling, old.has_little_room_to_grow, old.slope_per_week,
            old.is_target_met, old.is_complete, old.pre_band, old.post_band,
-           old.checkpoint_weeks, old.checkpoint_percentages)
+           old.checkpoint_weeks, old.checkpoint_percentages, old.skill_codes,
+           old.pre_skill_points, old.post_skill_points)
           IS DISTINCT FROM
           (new.pre_percentage, new.post_percentage, new.gain, new.normalized_gain,
            new.is_at_ceiling, new.has_little_room_to_grow, new.slope_per_week,
            new.is_target_met, new.is_complete, new.pre_band, new.post_band,
-           new.checkpoint_weeks, new.checkpoint_percentages)
+           new.checkpoint_weeks, new.checkpoint_percentages, new.skill_codes,
+           new.pre_skill_points, new.post_skill_points)
 ),
 updated AS (
     UPDATE reports_studentgrowth sg
@@ -41,6 +43,9 @@ updated AS (
         post_band = d.post_band,
         checkpoint_weeks = d.checkpoint_weeks,
         checkpoint_percentages = d.checkpoint_percentages,
+        skill_codes = d.skill_codes,
+        pre_skill_points = d.pre_skill_points,
+        post_skill_points = d.post_skill_points,
         built_at = %(built_at)s
     FROM diff d
     WHERE d.classroom_unit_id IS NOT NULL AND d.old_classroom_unit_id IS NOT NULL
@@ -51,12 +56,14 @@ inserted AS (
     INSERT INTO reports_studentgrowth (
         classroom_unit_id, student_id, pre_percentage, post_percentage, gain, normalized_gain,
         is_at_ceiling, has_little_room_to_grow, slope_per_week, is_target_met, is_complete,
-        pre_band, post_band, checkpoint_weeks, checkpoint_percentages, built_at
+        pre_band, post_band, checkpoint_weeks, checkpoint_percentages, skill_codes,
+        pre_skill_points, post_skill_points, built_at
     )
     SELECT classroom_unit_id, student_id, pre_percentage, post_percentage, gain,
            normalized_gain, is_at_ceiling, has_little_room_to_grow, slope_per_week,
            is_target_met, is_complete, pre_band, post_band, checkpoint_weeks,
-           checkpoint_percentages, %(built_at)s
+           checkpoint_percentages, skill_codes, pre_skill_points, post_skill_points,
+           %(built_at)s
     FROM diff
     WHERE old_classroom_unit_id IS NULL
     ORDER BY classroom_unit_id, student_id
