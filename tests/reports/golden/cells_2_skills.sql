@@ -1,0 +1,202 @@
+-- growth_cell: the sums behind every summary row of the nodes of growth_node (the classroom
+-- units %(node_classroom_unit_ids)s, their schools and the district), read from the stored
+-- student rows: for everyone (part 'all') and, for each student group of %(group_ids)s, its
+-- members ('group') and the rest ('rest'). A cell nobody is in has no row. Only complete
+-- students (pre and post) enter the statistics; the others are counted.
+--
+-- Students are added up once per combination of student groups in a classroom unit
+-- (``partial``), since many share one; cells add partials, schools add classroom units and the
+-- district adds schools. Floats are added in one fixed order (each step reads its parts
+-- sorted), so a rebuild over unchanged rows gives the same numbers to the last bit. Per skill
+-- (by its index among the unit's codes), the students scored on it at both the pre and the
+-- post and their points there (hundredths), exact integer sums. The ${...} markers repeat
+-- those per skill, as many as the unit with the most skills has (statements.py fills them in;
+-- tests/reports/golden/ holds the statement as it runs for a few shapes of units).
+CREATE TEMPORARY TABLE growth_cell ON COMMIT DROP AS
+WITH membership AS (
+    SELECT student_id, array_agg(studentgroup_id ORDER BY studentgroup_id) AS group_ids
+    FROM classrooms_student_groups
+    WHERE studentgroup_id = ANY(%(group_ids)s::bigint[])
+    GROUP BY student_id
+),
+student AS (
+    SELECT n.unit_id, n.school_id, sg.classroom_unit_id, sg.student_id,
+           coalesce(m.group_ids, '{}') AS group_ids,
+           sg.is_complete, sg.pre_percentage AS pre, sg.post_percentage AS post, sg.gain,
+           sg.normalized_gain, sg.is_at_ceiling, sg.has_little_room_to_grow, sg.is_target_met,
+           sg.pre_band, sg.post_band, sg.pre_skill_points, sg.post_skill_points
+    FROM reports_studentgrowth sg
+    JOIN unnest(%(node_classroom_unit_ids)s::bigint[], %(node_unit_ids)s::bigint[],
+                %(node_school_ids)s::bigint[]) AS n(classroom_unit_id, unit_id, school_id)
+      ON n.classroom_unit_id = sg.classroom_unit_id
+    LEFT JOIN membership m ON m.student_id = sg.student_id
+),
+partial AS (
+    -- The students of one classroom unit who are in the same student groups, added up once.
+    SELECT unit_id, school_id, classroom_unit_id, group_ids,
+           count(*) FILTER (WHERE NOT is_complete) AS incomplete,
+           count(*) FILTER (WHERE is_complete) AS n,
+           sum(pre) FILTER (WHERE is_complete) AS pre_sum,
+           sum(pre * pre) FILTER (WHERE is_complete) AS pre_squares,
+           sum(post) FILTER (WHERE is_complete) AS post_sum,
+           sum(post * post) FILTER (WHERE is_complete) AS post_squares,
+           sum(gain) FILTER (WHERE is_complete) AS gain_sum,
+           sum(gain * gain) FILTER (WHERE is_complete) AS gain_squares,
+           count(normalized_gain) FILTER (WHERE is_complete) AS g_count,
+           sum(normalized_gain) FILTER (WHERE is_complete) AS g_sum,
+           count(*) FILTER (WHERE is_complete AND is_at_ceiling) AS at_ceiling,
+           count(*) FILTER (WHERE is_complete AND has_little_room_to_grow) AS little_room,
+           count(*) FILTER (WHERE is_complete AND is_target_met) AS target_met,
+           -- Proficiency band transitions, pre band > post band, of complete students.
+           count(*) FILTER (WHERE is_complete AND pre_band = 'beginning'
+                            AND post_band = 'beginning') AS beginning_beginning,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'beginning'
+                            AND post_band = 'developing') AS beginning_developing,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'beginning'
+                            AND post_band = 'proficient') AS beginning_proficient,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'developing'
+                            AND post_band = 'beginning') AS developing_beginning,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'developing'
+                            AND post_band = 'developing') AS developing_developing,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'developing'
+                            AND post_band = 'proficient') AS developing_proficient,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'proficient'
+                            AND post_band = 'beginning') AS proficient_beginning,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'proficient'
+                            AND post_band = 'developing') AS proficient_developing,
+           count(*) FILTER (WHERE is_complete AND pre_band = 'proficient'
+                            AND post_band = 'proficient') AS proficient_proficient,
+           count(*) FILTER (WHERE is_complete AND pre_skill_points[1] IS NOT NULL AND post_skill_points[1] IS NOT NULL) AS skill_n_1,
+           sum(pre_skill_points[1]) FILTER (WHERE is_complete AND pre_skill_points[1] IS NOT NULL AND post_skill_points[1] IS NOT NULL) AS skill_pre_1,
+           sum(post_skill_points[1]) FILTER (WHERE is_complete AND pre_skill_points[1] IS NOT NULL AND post_skill_points[1] IS NOT NULL) AS skill_post_1,
+           count(*) FILTER (WHERE is_complete AND pre_skill_points[2] IS NOT NULL AND post_skill_points[2] IS NOT NULL) AS skill_n_2,
+           sum(pre_skill_points[2]) FILTER (WHERE is_complete AND pre_skill_points[2] IS NOT NULL AND post_skill_points[2] IS NOT NULL) AS skill_pre_2,
+           sum(post_skill_points[2]) FILTER (WHERE is_complete AND pre_skill_points[2] IS NOT NULL AND post_skill_points[2] IS NOT NULL) AS skill_post_2
+    FROM (
+        SELECT * FROM student ORDER BY unit_id, school_id, classroom_unit_id, group_ids, student_id
+    ) in_order
+    GROUP BY unit_id, school_id, classroom_unit_id, group_ids
+),
+part AS (
+    -- Each partial counts for everyone and, for each student group, for its members or for
+    -- the rest.
+    SELECT p.*, NULL::bigint AS student_group_id, 'all' AS part
+    FROM partial p
+    UNION ALL
+    SELECT p.*, g.id, CASE WHEN g.id = ANY(p.group_ids) THEN 'group' ELSE 'rest' END
+    FROM partial p
+    CROSS JOIN unnest(%(group_ids)s::bigint[]) AS g(id)
+),
+classroom_unit_cell AS (
+    SELECT unit_id, school_id, classroom_unit_id, student_group_id, part,
+           sum(incomplete)::int AS incomplete, sum(n)::int AS n,
+           sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
+           sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
+           sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
+           sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
+           sum(at_ceiling)::int AS at_ceiling, sum(little_room)::int AS little_room,
+           sum(target_met)::int AS target_met,
+           sum(beginning_beginning)::int AS beginning_beginning,
+           sum(beginning_developing)::int AS beginning_developing,
+           sum(beginning_proficient)::int AS beginning_proficient,
+           sum(developing_beginning)::int AS developing_beginning,
+           sum(developing_developing)::int AS developing_developing,
+           sum(developing_proficient)::int AS developing_proficient,
+           sum(proficient_beginning)::int AS proficient_beginning,
+           sum(proficient_developing)::int AS proficient_developing,
+           sum(proficient_proficient)::int AS proficient_proficient,
+           sum(skill_n_1)::int AS skill_n_1, sum(skill_pre_1) AS skill_pre_1, sum(skill_post_1) AS skill_post_1,
+           sum(skill_n_2)::int AS skill_n_2, sum(skill_pre_2) AS skill_pre_2, sum(skill_post_2) AS skill_post_2
+    FROM (
+        SELECT * FROM part
+        ORDER BY unit_id, school_id, classroom_unit_id, student_group_id, part, group_ids
+    ) in_order
+    GROUP BY unit_id, school_id, classroom_unit_id, student_group_id, part
+),
+school_cell AS (
+    -- A school's cells add up its classroom units', and the district's its schools'.
+    SELECT unit_id, school_id, student_group_id, part,
+           sum(incomplete)::int AS incomplete, sum(n)::int AS n,
+           sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
+           sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
+           sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
+           sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
+           sum(at_ceiling)::int AS at_ceiling, sum(little_room)::int AS little_room,
+           sum(target_met)::int AS target_met,
+           sum(beginning_beginning)::int AS beginning_beginning,
+           sum(beginning_developing)::int AS beginning_developing,
+           sum(beginning_proficient)::int AS beginning_proficient,
+           sum(developing_beginning)::int AS developing_beginning,
+           sum(developing_developing)::int AS developing_developing,
+           sum(developing_proficient)::int AS developing_proficient,
+           sum(proficient_beginning)::int AS proficient_beginning,
+           sum(proficient_developing)::int AS proficient_developing,
+           sum(proficient_proficient)::int AS proficient_proficient,
+           sum(skill_n_1)::int AS skill_n_1, sum(skill_pre_1) AS skill_pre_1, sum(skill_post_1) AS skill_post_1,
+           sum(skill_n_2)::int AS skill_n_2, sum(skill_pre_2) AS skill_pre_2, sum(skill_post_2) AS skill_post_2
+    FROM (
+        SELECT * FROM classroom_unit_cell
+        ORDER BY unit_id, school_id, student_group_id, part, classroom_unit_id
+    ) in_order
+    GROUP BY unit_id, school_id, student_group_id, part
+),
+district_cell AS (
+    SELECT unit_id, student_group_id, part,
+           sum(incomplete)::int AS incomplete, sum(n)::int AS n,
+           sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
+           sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
+           sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
+           sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
+           sum(at_ceiling)::int AS at_ceiling, sum(little_room)::int AS little_room,
+           sum(target_met)::int AS target_met,
+           sum(beginning_beginning)::int AS beginning_beginning,
+           sum(beginning_developing)::int AS beginning_developing,
+           sum(beginning_proficient)::int AS beginning_proficient,
+           sum(developing_beginning)::int AS developing_beginning,
+           sum(developing_developing)::int AS developing_developing,
+           sum(developing_proficient)::int AS developing_proficient,
+           sum(proficient_beginning)::int AS proficient_beginning,
+           sum(proficient_developing)::int AS proficient_developing,
+           sum(proficient_proficient)::int AS proficient_proficient,
+           sum(skill_n_1)::int AS skill_n_1, sum(skill_pre_1) AS skill_pre_1, sum(skill_post_1) AS skill_post_1,
+           sum(skill_n_2)::int AS skill_n_2, sum(skill_pre_2) AS skill_pre_2, sum(skill_post_2) AS skill_post_2
+    FROM (
+        SELECT * FROM school_cell ORDER BY unit_id, student_group_id, part, school_id
+    ) in_order
+    GROUP BY unit_id, student_group_id, part
+),
+cell AS (
+    SELECT 'classroom_unit' AS level, unit_id, classroom_unit_id AS node_id, student_group_id,
+           part, incomplete, n, pre_sum, pre_squares, post_sum, post_squares, gain_sum,
+           gain_squares, g_count, g_sum, at_ceiling, little_room, target_met,
+           beginning_beginning, beginning_developing, beginning_proficient,
+           developing_beginning, developing_developing, developing_proficient,
+           proficient_beginning, proficient_developing, proficient_proficient, skill_n_1, skill_pre_1, skill_post_1, skill_n_2, skill_pre_2, skill_post_2
+    FROM classroom_unit_cell
+    UNION ALL
+    SELECT 'school', unit_id, school_id, student_group_id,
+           part, incomplete, n, pre_sum, pre_squares, post_sum, post_squares, gain_sum,
+           gain_squares, g_count, g_sum, at_ceiling, little_room, target_met,
+           beginning_beginning, beginning_developing, beginning_proficient,
+           developing_beginning, developing_developing, developing_proficient,
+           proficient_beginning, proficient_developing, proficient_proficient, skill_n_1, skill_pre_1, skill_post_1, skill_n_2, skill_pre_2, skill_post_2
+    FROM school_cell
+    UNION ALL
+    SELECT 'district', unit_id, %(district_id)s::bigint, student_group_id,
+           part, incomplete, n, pre_sum, pre_squares, post_sum, post_squares, gain_sum,
+           gain_squares, g_count, g_sum, at_ceiling, little_room, target_met,
+           beginning_beginning, beginning_developing, beginning_proficient,
+           developing_beginning, developing_developing, developing_proficient,
+           proficient_beginning, proficient_developing, proficient_proficient, skill_n_1, skill_pre_1, skill_post_1, skill_n_2, skill_pre_2, skill_post_2
+    FROM district_cell
+)
+SELECT level, unit_id, node_id, student_group_id, part, incomplete, n, pre_sum, pre_squares,
+       post_sum, post_squares, gain_sum, gain_squares, g_count, g_sum, at_ceiling, little_room,
+       target_met, beginning_beginning, beginning_developing, beginning_proficient,
+       developing_beginning, developing_developing, developing_proficient,
+       proficient_beginning, proficient_developing, proficient_proficient,
+       -- Per skill index, for growth_skill_cell (skill_cells.sql).
+       ARRAY[skill_n_1, skill_n_2] AS skill_counts,
+       ARRAY[skill_pre_1::bigint, skill_pre_2::bigint] AS skill_pre_points,
+       ARRAY[skill_post_1::bigint, skill_post_2::bigint] AS skill_post_points
+FROM cell
