@@ -16,6 +16,7 @@ queues its rebuild.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -214,17 +215,37 @@ def _group_ids(district_id: int) -> list[int]:
 def _rebuilds_enqueue(classroom_unit_ids: Iterable[int]) -> None:
     """Queue a rebuild of each classroom unit once the current transaction commits, a few
     seconds later (changes keep coming while a class is being typed in)."""
-    from reports.tasks import classroom_unit_growth_rebuild_task
-
     for classroom_unit_id in classroom_unit_ids:
         transaction.on_commit(
-            lambda classroom_unit_id=classroom_unit_id: (
-                classroom_unit_growth_rebuild_task.apply_async(
-                    args=[classroom_unit_id],
-                    countdown=django_settings.THINSLICE_GROWTH_DEBOUNCE_SECONDS,
-                )
-            )
+            lambda classroom_unit_id=classroom_unit_id: _rebuild_queue(classroom_unit_id)
         )
+
+
+# Rebuilds queued while an inline rebuild runs in this thread (see _rebuild_queue).
+_inline_rebuilds = threading.local()
+
+
+def _rebuild_queue(classroom_unit_id: int) -> None:
+    from reports.tasks import classroom_unit_growth_rebuild_task as task
+
+    countdown = django_settings.THINSLICE_GROWTH_DEBOUNCE_SECONDS
+    if not task.app.conf.task_always_eager:
+        task.apply_async(args=[classroom_unit_id], countdown=countdown)
+        return
+    # No broker (the embedded default): the task runs here and now. A rebuild queued by a
+    # rebuild (its class changed meanwhile) runs after it, not inside it; nested, a class typed
+    # in all along would go deeper with every rebuild until Python's recursion limit.
+    waiting: list[int] | None = getattr(_inline_rebuilds, "waiting", None)
+    if waiting is not None:
+        if classroom_unit_id not in waiting:
+            waiting.append(classroom_unit_id)
+        return
+    _inline_rebuilds.waiting = waiting = [classroom_unit_id]
+    try:
+        while waiting:
+            task.apply_async(args=[waiting.pop(0)], countdown=countdown)
+    finally:
+        _inline_rebuilds.waiting = None
 
 
 def growth_build_outcome_record(

@@ -453,3 +453,38 @@ def test_a_score_saved_during_a_full_rebuild_is_not_held_up_by_it(monkeypatch):
     build = GrowthBuild.objects.get(classroom_unit=classroom_unit)
     assert build.stale_since is not None, "a change the rebuild may have missed keeps it stale"
     assert classroom_unit.pk in queued
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_a_class_changed_during_each_rebuild_is_rebuilt_again_after_it(
+    monkeypatch,
+):
+    """With no broker (the embedded default) tasks run inline. A class whose scores change
+    while it is being rebuilt is queued again; inline, that rebuild must run after the one that
+    queued it, not inside it, or a class typed in all along would nest rebuilds until Python's
+    recursion limit stops the save."""
+    import dataclasses
+    import inspect
+
+    from django.db import transaction
+
+    from reports import services as growth_services
+
+    classroom_unit, _students = _class_with_scores()
+    real_growth_build = growth_services.growth_build
+    depths: list[int] = []
+
+    def changed_during_the_first_five(**arguments):
+        built = real_growth_build(**arguments)
+        depths.append(len(inspect.stack(0)))
+        if len(depths) <= 5:  # a save committed after this rebuild read the scores
+            return dataclasses.replace(built, still_stale=[classroom_unit.pk])
+        return built
+
+    monkeypatch.setattr(growth_services, "growth_build", changed_during_the_first_five)
+    with transaction.atomic():  # a score change, committed: its rebuild runs inline
+        growth_services.classroom_unit_growth_mark_stale(classroom_unit_id=classroom_unit.pk)
+
+    assert len(depths) == 6, "each change during a rebuild gets a rebuild of its own"
+    assert len(set(depths)) == 1, f"rebuilds nested inside each other: stack depths {depths}"
+    assert set(_growth_by_name(classroom_unit)) == {"Ada", "Ben", "Cy"}

@@ -13,10 +13,11 @@ WITH changed AS (
 row_key AS (
     -- Everyone's row of every node; per student group the members' and the rest's, except in
     -- a classroom unit without complete students, which has no growth to break down yet.
-    SELECT n.level, n.unit_id, n.node_id, NULL::bigint AS student_group_id, 'all' AS part
+    SELECT n.level, n.unit_id, n.node_id, NULL::bigint AS student_group_id, 'all' AS part,
+           n.digest
     FROM changed n
     UNION ALL
-    SELECT n.level, n.unit_id, n.node_id, g.id, side.part
+    SELECT n.level, n.unit_id, n.node_id, g.id, side.part, '' AS digest
     FROM changed n
     CROSS JOIN unnest(%(group_ids)s::bigint[]) AS g(id)
     CROSS JOIN (VALUES ('group'), ('rest')) AS side(part)
@@ -26,7 +27,7 @@ row_key AS (
                     AND c.part = 'all' AND c.n > 0)
 ),
 cell AS (
-    SELECT k.level, k.unit_id, k.node_id, k.student_group_id, k.part,
+    SELECT k.level, k.unit_id, k.node_id, k.student_group_id, k.part, k.digest,
            coalesce(c.n, 0) AS n,
            coalesce(c.incomplete, 0) AS incomplete,
            c.pre_sum / c.n AS mean_pre,
@@ -88,7 +89,7 @@ statistics AS (
     FROM cell c
     LEFT JOIN quantile q ON q.n = c.n
 ),
-skill_side AS (
+skill_side AS MATERIALIZED (
     -- Per node, student group and skill: both sides' students with the skill at pre and
     -- post, and their means (when the side has any).
     SELECT level, unit_id, node_id, student_group_id, code,
@@ -102,7 +103,7 @@ skill_side AS (
     WHERE part <> 'all'
     GROUP BY level, unit_id, node_id, student_group_id, code
 ),
-skill_everyone AS (
+skill_everyone AS MATERIALIZED (
     -- Everyone's per-skill means (growth.SkillMeans), for each skill someone has.
     SELECT level, unit_id, node_id,
            jsonb_object_agg(code, jsonb_build_object('n', n, 'pre', mean_pre, 'post', mean_post))
@@ -111,7 +112,7 @@ skill_everyone AS (
     WHERE part = 'all' AND n > 0
     GROUP BY level, unit_id, node_id
 ),
-skill_breakdown AS (
+skill_breakdown AS MATERIALIZED (
     -- A shown pair's per-skill means and gaps: a skill is suppressed where growth_flag hides
     -- it; its gap also where either side is below the minimum n (growth.cells_to_suppress).
     SELECT s.level, s.unit_id, s.node_id, s.student_group_id,
@@ -198,6 +199,5 @@ SELECT level, unit_id, node_id, student_group_id, part,
        END AS gap_change,
        CASE WHEN NOT is_hidden THEN skill_gaps ELSE '{}' END AS skill_gaps,
        -- Everyone's row keeps what the node's rows were built from.
-       CASE WHEN part = 'all' THEN digest ELSE '' END AS inputs_digest
+       digest AS inputs_digest
 FROM shown
-JOIN changed USING (level, unit_id, node_id)
