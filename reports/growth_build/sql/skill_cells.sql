@@ -16,12 +16,19 @@ WITH skill AS (
         AS m(unit_id, kind, code, skill_index, max_points)
     WHERE skill_index IS NOT NULL
     GROUP BY unit_id, skill_index, code
+),
+cell_skill AS MATERIALIZED (
+    -- Each cell's skills by index, unnested once per cell (joined to ``skill`` first, the
+    -- arrays would be unnested once per skill of the unit).
+    SELECT c.level, c.unit_id, c.node_id, c.student_group_id, c.part, k.skill_index, k.n,
+           k.pre_points, k.post_points
+    FROM growth_cell c
+    CROSS JOIN LATERAL unnest(c.skill_counts, c.skill_pre_points, c.skill_post_points)
+        WITH ORDINALITY AS k(n, pre_points, post_points, skill_index)
+    WHERE k.n > 0
 )
-SELECT c.level, c.unit_id, c.node_id, c.student_group_id, c.part, s.code, k.n,
-       (100.0 * k.pre_points / (k.n * s.pre_max))::float8 AS mean_pre,
-       (100.0 * k.post_points / (k.n * s.post_max))::float8 AS mean_post
-FROM growth_cell c
-CROSS JOIN LATERAL unnest(c.skill_counts, c.skill_pre_points, c.skill_post_points)
-    WITH ORDINALITY AS k(n, pre_points, post_points, skill_index)
-JOIN skill s ON s.unit_id = c.unit_id AND s.skill_index = k.skill_index
-WHERE k.n > 0
+SELECT c.level, c.unit_id, c.node_id, c.student_group_id, c.part, s.code, c.n,
+       (100.0 * c.pre_points / (c.n * s.pre_max))::float8 AS mean_pre,
+       (100.0 * c.post_points / (c.n * s.post_max))::float8 AS mean_post
+FROM cell_skill c
+JOIN skill s ON s.unit_id = c.unit_id AND s.skill_index = c.skill_index

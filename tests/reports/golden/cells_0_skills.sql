@@ -7,7 +7,9 @@
 -- Students are added up once per combination of student groups in a classroom unit
 -- (``partial``), since many share one; cells add partials, schools add classroom units and the
 -- district adds schools. Floats are added in one fixed order (each step reads its parts
--- sorted), so a rebuild over unchanged rows gives the same numbers to the last bit. Per skill
+-- sorted), so a rebuild over unchanged rows gives the same numbers to the last bit; the sort
+-- keys are integers (a combination of student groups is numbered, ``combination``), as sorting
+-- on arrays and text is what would cost most here. Per skill
 -- (by its index among the unit's codes), the students scored on it at both the pre and the
 -- post and their points there (hundredths), exact integer sums. The ${...} markers repeat
 -- those per skill, as many as the unit with the most skills has (statements.py fills them in;
@@ -19,9 +21,20 @@ WITH membership AS (
     WHERE studentgroup_id = ANY(%(group_ids)s::bigint[])
     GROUP BY student_id
 ),
+combination AS MATERIALIZED (
+    -- Each combination of student groups someone is in, numbered from 1 (0: in none).
+    SELECT group_ids, row_number() OVER (ORDER BY group_ids)::int AS combination
+    FROM membership
+    GROUP BY group_ids
+),
+member AS (
+    SELECT m.student_id, c.combination
+    FROM membership m
+    JOIN combination c ON c.group_ids = m.group_ids
+),
 student AS (
     SELECT n.unit_id, n.school_id, sg.classroom_unit_id, sg.student_id,
-           coalesce(m.group_ids, '{}') AS group_ids,
+           coalesce(m.combination, 0) AS combination,
            sg.is_complete, sg.pre_percentage AS pre, sg.post_percentage AS post, sg.gain,
            sg.normalized_gain, sg.is_at_ceiling, sg.has_little_room_to_grow, sg.is_target_met,
            sg.pre_band, sg.post_band, sg.pre_skill_points, sg.post_skill_points
@@ -29,11 +42,11 @@ student AS (
     JOIN unnest(%(node_classroom_unit_ids)s::bigint[], %(node_unit_ids)s::bigint[],
                 %(node_school_ids)s::bigint[]) AS n(classroom_unit_id, unit_id, school_id)
       ON n.classroom_unit_id = sg.classroom_unit_id
-    LEFT JOIN membership m ON m.student_id = sg.student_id
+    LEFT JOIN member m ON m.student_id = sg.student_id
 ),
 partial AS (
     -- The students of one classroom unit who are in the same student groups, added up once.
-    SELECT unit_id, school_id, classroom_unit_id, group_ids,
+    SELECT classroom_unit_id, unit_id, school_id, combination,
            count(*) FILTER (WHERE NOT is_complete) AS incomplete,
            count(*) FILTER (WHERE is_complete) AS n,
            sum(pre) FILTER (WHERE is_complete) AS pre_sum,
@@ -67,22 +80,24 @@ partial AS (
            count(*) FILTER (WHERE is_complete AND pre_band = 'proficient'
                             AND post_band = 'proficient') AS proficient_proficient
     FROM (
-        SELECT * FROM student ORDER BY unit_id, school_id, classroom_unit_id, group_ids, student_id
+        SELECT * FROM student ORDER BY classroom_unit_id, combination, student_id
     ) in_order
-    GROUP BY unit_id, school_id, classroom_unit_id, group_ids
+    GROUP BY classroom_unit_id, unit_id, school_id, combination
 ),
 part AS (
-    -- Each partial counts for everyone and, for each student group, for its members or for
-    -- the rest.
-    SELECT p.*, NULL::bigint AS student_group_id, 'all' AS part
+    -- Each partial counts for everyone (side 0) and, for each student group, for its members
+    -- (side 1) or for the rest (side 2).
+    SELECT p.*, NULL::bigint AS student_group_id, 0 AS side
     FROM partial p
     UNION ALL
-    SELECT p.*, g.id, CASE WHEN g.id = ANY(p.group_ids) THEN 'group' ELSE 'rest' END
+    SELECT p.*, g.id, CASE WHEN g.id = ANY(c.group_ids) THEN 1 ELSE 2 END
     FROM partial p
+    LEFT JOIN combination c ON c.combination = p.combination
     CROSS JOIN unnest(%(group_ids)s::bigint[]) AS g(id)
 ),
 classroom_unit_cell AS (
-    SELECT unit_id, school_id, classroom_unit_id, student_group_id, part,
+    SELECT unit_id, school_id, classroom_unit_id, student_group_id,
+           (ARRAY['all', 'group', 'rest'])[side + 1] AS part,
            sum(incomplete)::int AS incomplete, sum(n)::int AS n,
            sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
            sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
@@ -100,10 +115,9 @@ classroom_unit_cell AS (
            sum(proficient_developing)::int AS proficient_developing,
            sum(proficient_proficient)::int AS proficient_proficient
     FROM (
-        SELECT * FROM part
-        ORDER BY unit_id, school_id, classroom_unit_id, student_group_id, part, group_ids
+        SELECT * FROM part ORDER BY classroom_unit_id, student_group_id, side, combination
     ) in_order
-    GROUP BY unit_id, school_id, classroom_unit_id, student_group_id, part
+    GROUP BY classroom_unit_id, unit_id, school_id, student_group_id, side
 ),
 school_cell AS (
     -- A school's cells add up its classroom units', and the district's its schools'.
