@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 worker: $(STAMP)
 	$(BIN)/celery -A config worker --beat --loglevel=INFO

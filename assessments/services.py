@@ -20,9 +20,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from assessments.models import Score, ScoreChange, ScoreStatus
+from assessments.signals import scores_changed
 from classrooms import access
 from classrooms.models import Enrollment, User
-from reports import services as growth_services
 from units.models import Assessment, AssessmentSkill, ClassroomUnit
 from units.services import format_points
 
@@ -137,7 +137,8 @@ def scores_save(
 
     Returns the saved cells with their new versions, or, when any entry is wrong or stale, every
     problem and nothing written. A cell someone else fills while this save runs is a conflict
-    too. Runs a fixed number of queries whatever the class size.
+    too. Runs a fixed number of queries whatever the class size. When anything changed, sends
+    ``signals.scores_changed`` for the classroom unit after the transaction commits.
 
     ``request_key`` (an API client's Idempotency-Key) makes a resent request harmless: its
     changes carry the key in their history, and the same actor sending the same key again for
@@ -411,10 +412,9 @@ def _apply(
     for write in writes:
         version = versions[(write.student_id, write.assessment_skill_id)]
         result.saved.append(_saved(write.entry, None if write.new == EMPTY else version, write.new))
+    # Once committed, the growth reports learn of it (they connect to the signal; see signals.py).
     transaction.on_commit(
-        lambda: growth_services.classroom_unit_growth_mark_stale(
-            classroom_unit_id=classroom_unit.pk
-        )
+        lambda: scores_changed.send(sender=Score, classroom_unit_id=classroom_unit.pk)
     )
 
 

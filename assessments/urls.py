@@ -1,10 +1,12 @@
-"""Score pages: the grid of one classroom unit × assessment and the history of its cells."""
+"""The home page, and the score pages: the grid of one classroom unit × assessment and the
+history of its cells."""
 
 from django.urls import path
 
 from assessments import views
 
 urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
     path(
         "classrooms/<int:classroom_unit_id>/assessments/<int:assessment_id>/scores/",
         views.ScoreGridView.as_view(),

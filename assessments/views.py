@@ -1,4 +1,5 @@
-"""The score grid of one classroom unit × assessment, and the history of one of its cells.
+"""The home page (a teacher's classrooms with their assessment calendars, a coach's schools, an
+admin's district), the score grid of one classroom unit × assessment, and a cell's history.
 
 The grid saves through the bulk score API (assessments/api/views.py), which calls the one write
 path, ``services.scores_save``; these pages only read.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.http import Http404
@@ -18,6 +20,17 @@ from django.views.generic import TemplateView
 from assessments import selectors
 from classrooms.scoped_views import ScopedView
 from units.models import ClassroomUnit
+
+
+class HomeView(LoginRequiredMixin, TemplateView):
+    """After login, per role: my classrooms and their calendars, my schools, my district."""
+
+    template_name = "assessments/home.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["home"] = selectors.home_for(self.request.user)
+        return context
 
 
 class _ClassroomUnitPage(ScopedView, TemplateView):

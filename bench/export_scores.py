@@ -275,7 +275,7 @@ def run_size(
     with psycopg.connect(database.url, autocommit=True) as connection:
         connection.execute("ANALYZE")
 
-    from classrooms.demo import DEMO_PASSWORD
+    from reports.demo import DEMO_PASSWORD
 
     try:
         statement, params, rows = export_statement()

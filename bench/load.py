@@ -102,8 +102,8 @@ def fixtures_pick(*, teachers: int) -> dict[str, Any]:
     """
     from assessments.models import Score, ScoreStatus
     from bench.score_bulk_save import class_fixtures_pick
-    from classrooms.demo import DEMO_PASSWORD
     from classrooms.models import School, User
+    from reports.demo import DEMO_PASSWORD
     from units.models import AssessmentSkill, ClassroomUnit
     from units.services import format_points
 

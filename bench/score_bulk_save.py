@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {summary[-1].strip()}")
 
         django_setup(env)
-        from classrooms.demo import DEMO_PASSWORD
+        from reports.demo import DEMO_PASSWORD
 
         try:
             fixtures = class_fixtures_pick(options.clients)

@@ -97,7 +97,7 @@ class StudentAdmin(ScopedAdmin):
     readonly_fields = ["erase_link"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A student is deleted only through the privacy page (classrooms/privacy.py), which
+        # A student is deleted only through the privacy page (reports/privacy.py), which
         # deletes their scores, history and growth with them and records the deletion in the
         # audit log; the admin's delete would do neither. So nobody deletes them here.
         return False

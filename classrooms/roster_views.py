@@ -21,7 +21,7 @@ from django.views.generic import ListView
 from classrooms import access, oneroster
 from classrooms.audit import audit_log_readable
 from classrooms.models import AuditEvent, District
-from classrooms.scoped_views import ScopedView
+from classrooms.scoped_views import ScopedView, district_admins_only
 
 
 class RosterUploadForm(forms.Form):
@@ -35,10 +35,6 @@ class RosterUploadForm(forms.Form):
 
 class RosterApplyForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)
-
-
-def _forbidden(request: HttpRequest, reason: str) -> HttpResponse:
-    return render(request, "classrooms/roster_forbidden.html", {"reason": reason}, status=403)
 
 
 class RosterImportView(ScopedView, View):
@@ -56,7 +52,9 @@ class RosterImportView(ScopedView, View):
             return self.handle_no_permission()
         district = self.get_queryset().filter(pk=request.user.district_id).first()
         if district is None or not access.can(request.user, "manage_district", district):
-            return _forbidden(request, "Only a district admin can import the district's roster.")
+            return district_admins_only(
+                request, "Only a district admin can import the district's roster."
+            )
         self.district = district
         return super().dispatch(request, *args, **kwargs)
 
@@ -140,7 +138,9 @@ class AuditEventListView(ScopedView, ListView):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if not audit_log_readable(user=request.user):
-            return _forbidden(request, "Only a district admin can read the district's audit log.")
+            return district_admins_only(
+                request, "Only a district admin can read the district's audit log."
+            )
         return super().dispatch(request, *args, **kwargs)
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:

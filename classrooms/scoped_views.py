@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from rest_framework import viewsets
 
 
@@ -40,3 +42,9 @@ class ScopedViewSet(_ScopedQuerysetMixin, viewsets.GenericViewSet):
 
 class ScopedView(LoginRequiredMixin, _ScopedQuerysetMixin):
     """Mixin for Django class-based pages over the rows the signed-in user may see."""
+
+
+def district_admins_only(request: HttpRequest, reason: str) -> HttpResponse:
+    """The 403 page of the district admin pages (roster import, audit log, privacy) for anyone
+    else signed in: it says why (``reason``) and links home."""
+    return render(request, "classrooms/roster_forbidden.html", {"reason": reason}, status=403)

@@ -4,7 +4,6 @@ from django.urls import path
 from classrooms import views
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -1,4 +1,4 @@
-"""Home after login, per role, and a classroom's roster (loaded in place with htmx)."""
+"""A classroom's roster, loaded in place with htmx on the home page (assessments/views.py)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,6 @@ from django.http import Http404
 from django.views.generic import TemplateView
 
 from classrooms import selectors
-
-
-class HomeView(LoginRequiredMixin, TemplateView):
-    template_name = "classrooms/home.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["home"] = selectors.home_for(self.request.user)
-        return context
 
 
 class ClassroomRosterView(LoginRequiredMixin, TemplateView):

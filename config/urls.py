@@ -24,7 +24,7 @@ urlpatterns = [
     path("", include("assessments.urls")),
     path("", include("assessments.csv_urls")),
     path("", include("classrooms.roster_urls")),
-    path("", include("classrooms.privacy_urls")),
+    path("", include("reports.privacy_urls")),
     path("", include("reports.export_urls")),
     path("", include("classrooms.urls")),
 ]

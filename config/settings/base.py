@@ -200,6 +200,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
     # Nightly, after the full rebuild: delete learner data past each district's retention period.
+    # The task lives in reports/tasks.py under its first name (see there).
     "retention-purge": {
         "task": "classrooms.tasks.retention_purge_task",
         "schedule": crontab(hour=3, minute=15),

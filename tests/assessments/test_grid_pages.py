@@ -13,9 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import Score, ScoreStatus
-from assessments.selectors import assessment_calendars
+from assessments.selectors import assessment_calendars, home_for
 from assessments.services import ScoreEntry, scores_save
-from classrooms.selectors import home_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -10,6 +10,7 @@ from django.db import connection
 
 from assessments.models import Score, ScoreChange
 from assessments.services import ScoreEntry, parse_cell, scores_save
+from assessments.signals import scores_changed
 from tests import factories
 from tests.conftest import StatementCapture
 
@@ -212,6 +213,48 @@ def test_saving_a_class_takes_six_statements_whatever_its_size(
     """Permission, plan, roster, locking the current scores, one write with its history, and
     after commit one statement marking the class's growth stale."""
     assert _statements_to_save(statements_as_in_production, size, first_entry=first_entry) == 6
+
+
+def test_a_save_announces_its_classroom_unit_once_after_commit_and_only_when_it_changed(
+    django_capture_on_commit_callbacks,
+):
+    """The growth reports (a higher app) hear of a save through ``scores_changed``: one signal
+    per saved batch, after the commit, none for a save that changes nothing."""
+    teacher, classroom_unit, pre, students = _class(2)
+    announced: list[int] = []
+
+    def listen(sender, *, classroom_unit_id, **kwargs):
+        announced.append(classroom_unit_id)
+
+    scores_changed.connect(listen)
+    try:
+        with django_capture_on_commit_callbacks() as callbacks:
+            scores_save(
+                actor=teacher,
+                classroom_unit=classroom_unit,
+                assessment=pre,
+                entries=_whole_class(students),
+            )
+            assert announced == []  # not before the commit
+        for callback in callbacks:
+            callback()
+        assert announced == [classroom_unit.pk]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            unchanged = scores_save(
+                actor=teacher,
+                classroom_unit=classroom_unit,
+                assessment=pre,
+                entries=[
+                    ScoreEntry(s.pk, code, "3", expected_version=1)
+                    for s in students
+                    for code in "AB"
+                ],
+            )
+        assert unchanged.is_applied
+        assert announced == [classroom_unit.pk]
+    finally:
+        scores_changed.disconnect(listen)
 
 
 def test_a_cleared_and_retyped_cell_refuses_a_write_based_on_the_old_value():

@@ -560,13 +560,13 @@ ALLOWED_WRITERS = {
     "assessments/services.py": "scores_save",
     # Privacy: erasing a student on request and the retention purge delete scores and their
     # history together and record the deletion (counts, actor, time) in the audit log.
-    "classrooms/privacy.py": "student_erase, retention purge",
+    "reports/privacy.py": "student_erase, retention purge",
     # Registers Score on the set-up admin, read-only for everyone (proved above by
     # test_the_set_up_admin_cannot_add_change_or_delete_scores).
     "assessments/admin.py": "ScoreAdmin",
     # seed_demo fills a new demo district with first values (there is no earlier value and no
     # person who entered them); it never changes an existing score.
-    "classrooms/demo.py": "seed_demo",
+    "reports/demo/scores.py": "seed_demo",
 }
 
 
@@ -575,7 +575,7 @@ def _writes_in(source: str) -> list[str]:
     the model handed to a helper (``_RowSink(Score, ...)``), SQL that writes its tables.
 
     A tripwire for direct writes, not a proof: a queryset kept in a variable and written
-    through later (as classrooms/privacy.py deletes) is not followed. The entry points users
+    through later (as reports/privacy.py deletes) is not followed. The entry points users
     reach (grid, API, CSV, admin, imports) are driven for real by the tests above."""
     found = []
     tree = ast.parse(source)

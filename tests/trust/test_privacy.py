@@ -31,7 +31,6 @@ from django.utils import timezone
 
 from assessments.models import Score, ScoreChange
 from assessments.services import ScoreEntry, scores_save
-from classrooms import privacy
 from classrooms.models import (
     AuditEvent,
     AuditKind,
@@ -41,8 +40,7 @@ from classrooms.models import (
     StudentGroup,
     User,
 )
-from classrooms.tasks import retention_purge_task
-from reports import exports
+from reports import exports, privacy
 from reports import services as growth_services
 from reports.models import (
     ClassroomUnitGrowthSummary,
@@ -51,6 +49,7 @@ from reports.models import (
     GrowthBuild,
     StudentGrowth,
 )
+from reports.tasks import retention_purge_task
 from tests import factories
 from tests.conftest import World
 from units.models import ClassroomUnit

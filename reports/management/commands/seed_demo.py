@@ -1,6 +1,6 @@
 """``manage.py seed_demo``: create a demo district (or a big one to benchmark) and print its logins.
 
-The rules of the generated data live in classrooms/demo.py; this command only reads options,
+The rules of the generated data live in reports/demo/; this command only reads options,
 calls ``demo_district_seed`` (one transaction, all or nothing) and prints the result.
 """
 
@@ -13,7 +13,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from classrooms.demo import (
+from classrooms.models import District
+from reports import services as growth_services
+from reports.demo import (
     DEMO_DISTRICT_NAME,
     DEMO_PASSWORD,
     DEMO_URL,
@@ -23,8 +25,6 @@ from classrooms.demo import (
     demo_username_prefix,
     district_exists_any,
 )
-from classrooms.models import District
-from reports import services as growth_services
 
 
 class Command(BaseCommand):

@@ -16,6 +16,9 @@ and a keyed hash of the SIS id). Audit rows are never deleted by either operatio
 Only a district admin of the student's district (or a platform operator) may erase a student;
 the retention purge runs as the server (``manage.py retention_purge``, celery beat) or as a
 district admin of the district.
+
+It lives in reports, the top layer, because it deletes across every app (people, scores, growth
+rows, exports) and each of those lower apps must not import the ones above it.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from reports.models import StudentGrowth
 from units.models import ClassroomUnit, Unit
 
 # Namespaces the keyed hash of SIS ids in the audit log (not a secret: the key is SECRET_KEY).
+# It keeps the module's first home in its value: changing it would change every digest, and the
+# digests already in audit logs could no longer be checked against an SIS id.
 SIS_ID_HASH_SALT = "classrooms.privacy.student_erasure"  # noqa: S105
 SCHEDULED_RETENTION_ACTOR = "scheduled retention purge (celery beat)"
 
@@ -378,8 +383,9 @@ class _RetentionPlan:
 def _unit_ended_before(district: District, cutoff: datetime.date) -> Q:
     """Classroom units whose last day (start + weeks × 7 − 1) is before ``cutoff``.
 
-    Written as one start-date bound per unit length, which every database compares with an
-    index, rather than as date arithmetic in SQL, which SQLite and PostgreSQL spell apart.
+    Written as one start-date bound per unit length (a district has few lengths), so PostgreSQL
+    compares ``start_date`` with constants and can use its index, rather than computing each
+    row's end date.
     """
     ended = Q(pk__in=[])
     # cross-tenant: the lengths of this district's own units.

@@ -4,7 +4,7 @@ would delete now.
 
 Only district admins of their own district get past ``dispatch`` (anyone else signed in gets a
 403 page that says why); a student of another district is a 404, as it is not in
-``visible_to``. The rules and the deleting live in classrooms/privacy.py.
+``visible_to``. The rules and the deleting live in reports/privacy.py.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
 
-from classrooms import access, privacy, selectors
+from classrooms import access, selectors
 from classrooms.models import District, Student
-from classrooms.roster_views import _forbidden
-from classrooms.scoped_views import ScopedView
+from classrooms.scoped_views import ScopedView, district_admins_only
+from reports import privacy
 
 ADMINS_ONLY = "Only a district admin can delete students' data or see the retention policy."
 
@@ -55,7 +55,7 @@ class _DistrictAdminPage(ScopedView, View):
             return self.handle_no_permission()
         district = self.get_queryset().filter(pk=request.user.district_id).first()
         if district is None or not access.can(request.user, "manage_district", district):
-            return _forbidden(request, ADMINS_ONLY)
+            return district_admins_only(request, ADMINS_ONLY)
         self.district = district
         return super().dispatch(request, *args, **kwargs)
 
@@ -64,7 +64,7 @@ class PrivacyView(_DistrictAdminPage):
     """GET: a search for students (``?q=``) with a link to delete each, and the retention
     policy with what a purge would delete today (a dry run: nothing changes)."""
 
-    template_name = "classrooms/district_privacy.html"
+    template_name = "reports/district_privacy.html"
     http_method_names = ["get", "head", "options"]
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -93,7 +93,7 @@ class StudentEraseView(_DistrictAdminPage):
     """GET: what deleting this student removes, and the confirm form. POST: delete it all
     (``privacy.student_erase``), then back to the privacy page with what was deleted."""
 
-    template_name = "classrooms/student_erase.html"
+    template_name = "reports/student_erase.html"
 
     def _student(self) -> Student:
         students = Student.objects.visible_to(self.request.user).filter(

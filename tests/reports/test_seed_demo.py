@@ -14,8 +14,8 @@ from django.db.models import Count
 from django.test import Client
 
 from assessments.models import Score, ScoreStatus
-from classrooms.demo import DEMO_DISTRICT_NAME, DEMO_PASSWORD
 from classrooms.models import Classroom, District, Enrollment, School, Student, StudentGroup, User
+from reports.demo import DEMO_DISTRICT_NAME, DEMO_PASSWORD
 from units.models import ClassroomUnit, Unit
 from units.services import assessment_plan_check, plan_of
 

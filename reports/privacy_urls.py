@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from classrooms import privacy_views
+from reports import privacy_views
 
 urlpatterns = [
     path("privacy/", privacy_views.PrivacyView.as_view(), name="privacy"),

@@ -1,7 +1,7 @@
 """``manage.py retention_purge [--dry-run] [--district ID]``: purge learner data past retention.
 
 Every district with a retention period (``District.retention_years``; empty keeps everything),
-or only ``--district ID``. The rules live in classrooms/privacy.py; this command reads options,
+or only ``--district ID``. The rules live in reports/privacy.py; this command reads options,
 calls ``retention_purge`` as the server operator (the audit log names it so) and prints what was
 deleted per district. ``--dry-run`` prints what would be deleted and changes nothing.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from classrooms.models import District
-from classrooms.privacy import retention_purge
+from reports.privacy import retention_purge
 
 
 class Command(BaseCommand):
