@@ -299,7 +299,7 @@ def test_a_rebuild_stores_exactly_what_growth_py_gives() -> None:
 def test_a_rebuild_stores_what_growth_py_gives_on_a_demo_district() -> None:
     """Formatives, absences, exempt skills, late joiners, students at the ceiling, three student
     groups and the default minimum n, as seed_demo makes them."""
-    from classrooms.demo import demo_district_seed
+    from reports.demo import demo_district_seed
 
     demo_district_seed(
         name="Agreement", students=150, seed=7, username_prefix="agree-", password="pw"
@@ -493,7 +493,7 @@ def test_a_rebuild_gives_the_same_numbers_whatever_order_the_rows_are_read_in() 
     before the second build, which writes nothing."""
     import random
 
-    from classrooms.demo import demo_district_seed
+    from reports.demo import demo_district_seed
 
     demo_district_seed(name="Twice", students=300, seed=3, username_prefix="twice-", password="pw")
     district = District.objects.get(name="Twice")
