@@ -10,15 +10,18 @@ Steps, inside the caller's transaction (``growth_build``):
 
 1. **Student rows** (``plan.sql``, ``students.sql``, ``students_write.sql``) of the classroom
    units asked for, from their scores in one pass, written only where they changed.
-2. **Cells** (``nodes.sql``, ``cells.sql``, ``skill_cells.sql``): for every classroom unit,
+2. **Changed units** (``unit_digests.sql``): a unit whose stored student rows, student groups,
+   classroom units and rules are those its summaries were built from is left alone; the steps
+   below build the others.
+3. **Cells** (``nodes.sql``, ``cells.sql``, ``skill_cells.sql``): for every classroom unit,
    school × unit and district × unit of the units, exact sums over the stored student rows (and,
    per skill, over their pre and post scores), for everyone and for each student group's
    members and the rest. A roll-up is recomputed from them, never patched by difference, so it
    cannot drift from a full rebuild.
-3. **Suppression** (``suppression.py``, Python: the rule is growth.py's) over the cells' counts.
-4. **Summary rows** (``summaries.sql``, ``summaries_write_*.sql``), written only where they
+4. **Suppression** (``suppression.py``, Python: the rule is growth.py's) over the cells' counts.
+5. **Summary rows** (``summaries.sql``, ``summaries_write_*.sql``), written only where they
    changed; Student's t quantiles come from SciPy (``growth.student_t_quantile``).
-5. **Builds** (``builds_done.sql``): the classroom units are current as of when the rebuild
+6. **Builds** (``builds_done.sql``): the classroom units are current as of when the rebuild
    began to read, unless a score changed since.
 
 Queries and rows written do not grow with the district for one class's change (only reading
@@ -32,22 +35,24 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from django.db import connection
 
 from classrooms.models import District
 from reports import growth
-from reports.growth_build import statements
+from reports.growth_build import statements, suppression
 from reports.growth_build.suppression import Counts, Node, suppression_flags
 
 # Times a step: phase("student rows") is a context manager (bench/growth_rebuild.py's).
 PhaseTimer = Callable[[str], AbstractContextManager[None]]
 
-# Summaries add floats in one fixed order, so Σx² − (Σx)² / n of equal values is not always
-# exactly 0: a remainder this small next to Σx² counts as 0. Distinct percentages (ratios of
-# points in hundredths) spread far more than this.
-SD_ZERO_TOLERANCE = 1e-12
+# Cells add percentages, gains and g as whole multiples of 1/EXACT_SUM_SCALE (sql/cells.sql),
+# so their sums are exact and the same in any order. A float8 percentage (at most 100) keeps
+# about 15 significant digits; rounding it to 1e-12 keeps them all, and a bigint holds it.
+EXACT_SUM_SCALE = 10**12
 
 # pg_advisory_xact_lock(namespace, unit id): one builder at a time writes a unit's summaries.
 ROLLUP_LOCK_NAMESPACE = 0x6772  # "gr"
@@ -118,7 +123,7 @@ def growth_build(
         "hake_medium_from": growth.HAKE_MEDIUM_FROM,
         "hake_high_from": growth.HAKE_HIGH_FROM,
         "tolerance": growth.BOUNDARY_TOLERANCE,
-        "sd_zero_tolerance": SD_ZERO_TOLERANCE,
+        "exact_sum_scale": EXACT_SUM_SCALE,
         "namespace": ROLLUP_LOCK_NAMESPACE,
     }
     # What a node's summary rows are built from besides its cells: the statement and the
@@ -140,6 +145,14 @@ def growth_build(
         with phase("student rows written"):
             statements.execute(cursor, "students_write", parameters)
             (students_written,) = cursor.fetchone()
+        with phase("changed units"):
+            # A unit none of whose inputs changed since its summaries were written is left
+            # as it is (a periodic rebuild over unchanged scores builds no summary).
+            statements.execute(cursor, "unit_digests", parameters)
+            cursor.execute("SELECT unit_id, is_changed, stored_rows FROM growth_unit_digest")
+            units = cursor.fetchall()
+            unchanged_rows = sum(rows for _, is_changed, rows in units if not is_changed)
+            parameters["unit_ids"] = sorted(unit for unit, is_changed, _ in units if is_changed)
         with phase("cells"):
             statements.execute(cursor, "nodes", parameters)
             # Its row counts lead the plans of the next statements, which read its classroom
@@ -182,6 +195,7 @@ def growth_build(
                 summaries_written += cursor.fetchone()[0]
             statements.execute(cursor, "summaries_count", parameters)
             (summary_rows,) = cursor.fetchone()
+            summary_rows += unchanged_rows
             statements.execute(cursor, "drop", parameters)
             # Last: the build rows' locks are then held only until the commit.
             statements.execute(cursor, "builds_done", parameters)
@@ -208,16 +222,29 @@ def _plan_read(cursor: Any, parameters: dict[str, Any]) -> tuple[int, int]:
 
 
 def _definition(parameters: dict[str, Any]) -> str:
+    """A digest of what turns stored student rows into summary rows, besides the rows: the
+    statements, the suppression rules, growth.py's definitions and the settings they read. A
+    change to any of them (a new release, a district's minimum n) rebuilds every summary."""
     read = (
         "minimum_n",
         "group_ids",
         "hake_medium_from",
         "hake_high_from",
         "tolerance",
-        "sd_zero_tolerance",
+        "exact_sum_scale",
     )
-    text = statements.statement("summaries") + repr([parameters[name] for name in read])
+    text = _rules_text() + repr([parameters[name] for name in read])
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+@cache
+def _rules_text() -> str:
+    sources = [
+        statements.statement(name)
+        for name in ("nodes", "cells", "skill_cells", "suppression_counts", "summaries")
+    ]
+    sources += [Path(module.__file__ or "").read_text() for module in (growth, suppression)]
+    return "\n".join(sources)
 
 
 def _flags_store(cursor: Any, parameters: dict[str, Any]) -> None:

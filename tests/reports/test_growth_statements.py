@@ -27,7 +27,7 @@ def test_every_statement_names_only_parameters_the_rebuild_passes() -> None:
     passed = {
         "district_id", "classroom_unit_ids", "unit_ids", "group_ids", "minimum_n",
         "growth_target", "proficiency_cut", "developing_cut", "little_room", "hake_medium_from",
-        "hake_high_from", "tolerance", "sd_zero_tolerance", "namespace", "read_from",
+        "hake_high_from", "tolerance", "exact_sum_scale", "namespace", "read_from",
         "built_at", "definition", "measure_ids", "measure_units", "measure_positions",
         "measure_weeks", "measure_kinds", "measure_codes", "measure_skill_indexes",
         "measure_maxima", "node_classroom_unit_ids", "node_unit_ids", "node_school_ids",

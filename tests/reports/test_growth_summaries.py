@@ -515,3 +515,37 @@ def test_a_rebuild_gives_the_same_numbers_whatever_order_the_rows_are_read_in() 
     assert first.summary_rows_written == first.summary_rows > 0
     assert (again.student_rows_written, again.summary_rows_written) == (0, 0)
     assert summaries_snapshot() == summaries
+
+
+@pytest.mark.django_db
+def test_a_periodic_rebuild_picks_up_changes_that_are_not_scores() -> None:
+    """A unit whose inputs are unchanged is skipped by the periodic rebuild; so everything a
+    summary depends on besides scores must count as a change: a student joining a group, the
+    district's minimum n, a class starting the unit with nobody in it yet, a second unit
+    taught and then no longer taught."""
+    world = build()
+    district = world.district
+
+    world.students["Cai"].groups.add(world.groups["EL"])
+    [result] = services.growth_rebuild(district_id=district.pk)
+    assert result.summary_rows_written > 0
+    oracle.assert_stored_rows_match(district)
+
+    district.minimum_n = 3
+    district.save(update_fields=["minimum_n"])
+    services.growth_rebuild(district_id=district.pk)
+    oracle.assert_stored_rows_match(district)
+
+    empty = factories.ClassroomFactory(school=world.schools["School 2"], name="C4")
+    factories.ClassroomUnitFactory(classroom=empty, unit=world.unit)
+    services.growth_rebuild(district_id=district.pk)
+    oracle.assert_stored_rows_match(district)
+
+    other = factories.make_unit(district, title="Decimals")
+    taught = factories.ClassroomUnitFactory(classroom=world.classrooms["C1"], unit=other)
+    services.growth_rebuild(district_id=district.pk)
+    assert DistrictUnitGrowthSummary.objects.all_schools().filter(unit=other).exists()
+    taught.delete()
+    services.growth_rebuild(district_id=district.pk)
+    assert not DistrictUnitGrowthSummary.objects.all_schools().filter(unit=other).exists()
+    oracle.assert_stored_rows_match(district)

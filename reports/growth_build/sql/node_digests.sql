@@ -1,8 +1,10 @@
 -- growth_node_digest: for every node of growth_node, a digest of everything its summary rows are
 -- built from (its cells and its skills' cells, the suppression of its student-group pairs, and
--- %(definition)s: the summary statement and the settings it reads), and whether that differs
+-- %(definition)s: the statements, rules and settings they follow), and whether that differs
 -- from the digest its stored row of everyone was written with. Only changed nodes' rows are
--- built and written again: a periodic rebuild over unchanged scores builds none.
+-- built and written again: within a unit that changed, a class's change rebuilds its own rows,
+-- its school's and the district's (and those whose suppression it changed), not its
+-- neighbours'.
 CREATE TEMPORARY TABLE growth_node_digest ON COMMIT DROP AS
 WITH cell AS (
     -- 64-bit hashes of whole rows, added up: the same rows give the same sum in any order.
@@ -21,9 +23,14 @@ flag AS (
     GROUP BY level, unit_id, node_id
 ),
 digest AS (
+    -- The district's rows follow from the whole unit: their digest is the unit's
+    -- (unit_digests.sql), which is what tells a later rebuild whether the unit changed.
     SELECT n.level, n.unit_id, n.node_id,
-           md5(concat_ws('|', %(definition)s, c.cells, s.skills, f.flags)) AS digest
+           CASE WHEN n.level = 'district' THEN u.digest
+                ELSE md5(concat_ws('|', %(definition)s, c.cells, s.skills, f.flags))
+           END AS digest
     FROM growth_node n
+    LEFT JOIN growth_unit_digest u ON n.level = 'district' AND u.unit_id = n.unit_id
     LEFT JOIN cell c ON c.level = n.level AND c.unit_id = n.unit_id AND c.node_id = n.node_id
     LEFT JOIN skill s ON s.level = n.level AND s.unit_id = n.unit_id AND s.node_id = n.node_id
     LEFT JOIN flag f ON f.level = n.level AND f.unit_id = n.unit_id AND f.node_id = n.node_id

@@ -30,28 +30,25 @@ cell AS (
     SELECT k.level, k.unit_id, k.node_id, k.student_group_id, k.part, k.digest,
            coalesce(c.n, 0) AS n,
            coalesce(c.incomplete, 0) AS incomplete,
-           c.pre_sum / c.n AS mean_pre,
-           c.post_sum / c.n AS mean_post,
-           c.gain_sum / c.n AS mean_gain,
-           -- Sample SDs (n − 1) from the sums of squared deviations, Σx² − (Σx)² / n. Next to
-           -- Σx², a remainder below %(sd_zero_tolerance)s of it is float rounding of equal
-           -- values: their SD is 0.
+           (c.pre_sum / (c.n * %(exact_sum_scale)s))::float8 AS mean_pre,
+           (c.post_sum / (c.n * %(exact_sum_scale)s))::float8 AS mean_post,
+           (c.gain_sum / (c.n * %(exact_sum_scale)s))::float8 AS mean_gain,
+           -- Sample SDs (n − 1): Σ(x − x̄)² · n = n·Σx² − (Σx)², an exact integer (0 for
+           -- equal values), divided once.
            CASE WHEN c.n >= 2 THEN
-               CASE WHEN c.pre_squares - c.pre_sum * c.pre_sum / c.n
-                         <= %(sd_zero_tolerance)s * c.pre_squares THEN 0
-                    ELSE sqrt((c.pre_squares - c.pre_sum * c.pre_sum / c.n) / (c.n - 1)) END
+               sqrt(((c.n * c.pre_squares - c.pre_sum * c.pre_sum) / (c.n::numeric * (c.n - 1)))::float8)
+               / %(exact_sum_scale)s
            END AS sd_pre,
            CASE WHEN c.n >= 2 THEN
-               CASE WHEN c.post_squares - c.post_sum * c.post_sum / c.n
-                         <= %(sd_zero_tolerance)s * c.post_squares THEN 0
-                    ELSE sqrt((c.post_squares - c.post_sum * c.post_sum / c.n) / (c.n - 1)) END
+               sqrt(((c.n * c.post_squares - c.post_sum * c.post_sum) / (c.n::numeric * (c.n - 1)))::float8)
+               / %(exact_sum_scale)s
            END AS sd_post,
            CASE WHEN c.n >= 2 THEN
-               CASE WHEN c.gain_squares - c.gain_sum * c.gain_sum / c.n
-                         <= %(sd_zero_tolerance)s * c.gain_squares THEN 0
-                    ELSE sqrt((c.gain_squares - c.gain_sum * c.gain_sum / c.n) / (c.n - 1)) END
+               sqrt(((c.n * c.gain_squares - c.gain_sum * c.gain_sum) / (c.n::numeric * (c.n - 1)))::float8)
+               / %(exact_sum_scale)s
            END AS sd_gain,
-           CASE WHEN c.g_count > 0 THEN c.g_sum / c.g_count END AS mean_g,
+           CASE WHEN c.g_count > 0
+                THEN (c.g_sum / (c.g_count * %(exact_sum_scale)s))::float8 END AS mean_g,
            coalesce(c.at_ceiling, 0) AS at_ceiling,
            coalesce(c.little_room, 0) AS little_room,
            coalesce(c.target_met, 0) AS target_met,

@@ -6,10 +6,13 @@
 --
 -- Students are added up once per combination of student groups in a classroom unit
 -- (``partial``), since many share one; cells add partials, schools add classroom units and the
--- district adds schools. Floats are added in one fixed order (each step reads its parts
--- sorted), so a rebuild over unchanged rows gives the same numbers to the last bit; the sort
--- keys are integers (a combination of student groups is numbered, ``combination``), as sorting
--- on arrays and text is what would cost most here. Per skill
+-- district adds schools. Every sum is exact, so none depends on the order rows come in (a
+-- rebuild over unchanged rows gives the same numbers to the last digit, in parallel or not):
+-- percentages, gains and g are added as whole multiples of 1/%(exact_sum_scale)s (each
+-- rounded once, the least significant digits of a float8 percentage), and their squares as
+-- the exact squares of those integers, in numeric (summaries.sql divides once, at the end). A
+-- combination of student groups is numbered (``combination``): grouping on an integer costs
+-- less than on an array. Per skill
 -- (by its index among the unit's codes), the students scored on it at both the pre and the
 -- post and their points there (hundredths), exact integer sums. The ${...} markers repeat
 -- those per skill, as many as the unit with the most skills has (statements.py fills them in;
@@ -35,8 +38,13 @@ member AS (
 student AS (
     SELECT n.unit_id, n.school_id, sg.classroom_unit_id, sg.student_id,
            coalesce(m.combination, 0) AS combination,
-           sg.is_complete, sg.pre_percentage AS pre, sg.post_percentage AS post, sg.gain,
-           sg.normalized_gain, sg.is_at_ceiling, sg.has_little_room_to_grow, sg.is_target_met,
+           sg.is_complete,
+           (sg.pre_percentage * %(exact_sum_scale)s)::bigint AS pre,
+           (sg.post_percentage * %(exact_sum_scale)s)::bigint AS post,
+           (sg.gain * %(exact_sum_scale)s)::bigint AS gain,
+           -- g has no bound a bigint would always hold (pre just below 100): numeric.
+           (sg.normalized_gain * %(exact_sum_scale)s)::numeric AS normalized_gain,
+           sg.is_at_ceiling, sg.has_little_room_to_grow, sg.is_target_met,
            sg.pre_band, sg.post_band, sg.pre_skill_points, sg.post_skill_points
     FROM reports_studentgrowth sg
     JOIN unnest(%(node_classroom_unit_ids)s::bigint[], %(node_unit_ids)s::bigint[],
@@ -50,11 +58,11 @@ partial AS (
            count(*) FILTER (WHERE NOT is_complete) AS incomplete,
            count(*) FILTER (WHERE is_complete) AS n,
            sum(pre) FILTER (WHERE is_complete) AS pre_sum,
-           sum(pre * pre) FILTER (WHERE is_complete) AS pre_squares,
+           sum(pre::numeric * pre) FILTER (WHERE is_complete) AS pre_squares,
            sum(post) FILTER (WHERE is_complete) AS post_sum,
-           sum(post * post) FILTER (WHERE is_complete) AS post_squares,
+           sum(post::numeric * post) FILTER (WHERE is_complete) AS post_squares,
            sum(gain) FILTER (WHERE is_complete) AS gain_sum,
-           sum(gain * gain) FILTER (WHERE is_complete) AS gain_squares,
+           sum(gain::numeric * gain) FILTER (WHERE is_complete) AS gain_squares,
            count(normalized_gain) FILTER (WHERE is_complete) AS g_count,
            sum(normalized_gain) FILTER (WHERE is_complete) AS g_sum,
            count(*) FILTER (WHERE is_complete AND is_at_ceiling) AS at_ceiling,
@@ -88,9 +96,7 @@ partial AS (
            count(*) FILTER (WHERE is_complete AND pre_skill_points[3] IS NOT NULL AND post_skill_points[3] IS NOT NULL) AS skill_n_3,
            sum(pre_skill_points[3]) FILTER (WHERE is_complete AND pre_skill_points[3] IS NOT NULL AND post_skill_points[3] IS NOT NULL) AS skill_pre_3,
            sum(post_skill_points[3]) FILTER (WHERE is_complete AND pre_skill_points[3] IS NOT NULL AND post_skill_points[3] IS NOT NULL) AS skill_post_3
-    FROM (
-        SELECT * FROM student ORDER BY classroom_unit_id, combination, student_id
-    ) in_order
+    FROM student
     GROUP BY classroom_unit_id, unit_id, school_id, combination
 ),
 part AS (
@@ -126,9 +132,7 @@ classroom_unit_cell AS (
            sum(skill_n_1)::int AS skill_n_1, sum(skill_pre_1) AS skill_pre_1, sum(skill_post_1) AS skill_post_1,
            sum(skill_n_2)::int AS skill_n_2, sum(skill_pre_2) AS skill_pre_2, sum(skill_post_2) AS skill_post_2,
            sum(skill_n_3)::int AS skill_n_3, sum(skill_pre_3) AS skill_pre_3, sum(skill_post_3) AS skill_post_3
-    FROM (
-        SELECT * FROM part ORDER BY classroom_unit_id, student_group_id, side, combination
-    ) in_order
+    FROM part
     GROUP BY classroom_unit_id, unit_id, school_id, student_group_id, side
 ),
 school_cell AS (
@@ -153,10 +157,7 @@ school_cell AS (
            sum(skill_n_1)::int AS skill_n_1, sum(skill_pre_1) AS skill_pre_1, sum(skill_post_1) AS skill_post_1,
            sum(skill_n_2)::int AS skill_n_2, sum(skill_pre_2) AS skill_pre_2, sum(skill_post_2) AS skill_post_2,
            sum(skill_n_3)::int AS skill_n_3, sum(skill_pre_3) AS skill_pre_3, sum(skill_post_3) AS skill_post_3
-    FROM (
-        SELECT * FROM classroom_unit_cell
-        ORDER BY unit_id, school_id, student_group_id, part, classroom_unit_id
-    ) in_order
+    FROM classroom_unit_cell
     GROUP BY unit_id, school_id, student_group_id, part
 ),
 district_cell AS (
@@ -180,9 +181,7 @@ district_cell AS (
            sum(skill_n_1)::int AS skill_n_1, sum(skill_pre_1) AS skill_pre_1, sum(skill_post_1) AS skill_post_1,
            sum(skill_n_2)::int AS skill_n_2, sum(skill_pre_2) AS skill_pre_2, sum(skill_post_2) AS skill_post_2,
            sum(skill_n_3)::int AS skill_n_3, sum(skill_pre_3) AS skill_pre_3, sum(skill_post_3) AS skill_post_3
-    FROM (
-        SELECT * FROM school_cell ORDER BY unit_id, student_group_id, part, school_id
-    ) in_order
+    FROM school_cell
     GROUP BY unit_id, student_group_id, part
 ),
 cell AS (
