@@ -30,25 +30,25 @@ cell AS (
     SELECT k.level, k.unit_id, k.node_id, k.student_group_id, k.part, k.digest,
            coalesce(c.n, 0) AS n,
            coalesce(c.incomplete, 0) AS incomplete,
-           (c.pre_sum / (c.n * %(exact_sum_scale)s))::float8 AS mean_pre,
-           (c.post_sum / (c.n * %(exact_sum_scale)s))::float8 AS mean_post,
-           (c.gain_sum / (c.n * %(exact_sum_scale)s))::float8 AS mean_gain,
-           -- Sample SDs (n − 1): Σ(x − x̄)² · n = n·Σx² − (Σx)², an exact integer (0 for
-           -- equal values), divided once.
+           c.pre_sum::float8 / c.n / %(exact_sum_scale)s AS mean_pre,
+           c.post_sum::float8 / c.n / %(exact_sum_scale)s AS mean_post,
+           c.gain_sum::float8 / c.n / %(exact_sum_scale)s AS mean_gain,
+           -- Sample SDs (n − 1): n · Σ(x − x̄)² = n·Σx² − (Σx)², an exact integer (0 for
+           -- equal values), divided once, in floats.
            CASE WHEN c.n >= 2 THEN
-               sqrt(((c.n * c.pre_squares - c.pre_sum * c.pre_sum) / (c.n::numeric * (c.n - 1)))::float8)
+               sqrt((c.n * c.pre_squares - c.pre_sum * c.pre_sum)::float8 / c.n / (c.n - 1))
                / %(exact_sum_scale)s
            END AS sd_pre,
            CASE WHEN c.n >= 2 THEN
-               sqrt(((c.n * c.post_squares - c.post_sum * c.post_sum) / (c.n::numeric * (c.n - 1)))::float8)
+               sqrt((c.n * c.post_squares - c.post_sum * c.post_sum)::float8 / c.n / (c.n - 1))
                / %(exact_sum_scale)s
            END AS sd_post,
            CASE WHEN c.n >= 2 THEN
-               sqrt(((c.n * c.gain_squares - c.gain_sum * c.gain_sum) / (c.n::numeric * (c.n - 1)))::float8)
+               sqrt((c.n * c.gain_squares - c.gain_sum * c.gain_sum)::float8 / c.n / (c.n - 1))
                / %(exact_sum_scale)s
            END AS sd_gain,
            CASE WHEN c.g_count > 0
-                THEN (c.g_sum / (c.g_count * %(exact_sum_scale)s))::float8 END AS mean_g,
+                THEN c.g_sum::float8 / c.g_count / %(exact_sum_scale)s END AS mean_g,
            coalesce(c.at_ceiling, 0) AS at_ceiling,
            coalesce(c.little_room, 0) AS little_room,
            coalesce(c.target_met, 0) AS target_met,
