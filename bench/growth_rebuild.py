@@ -16,10 +16,13 @@ rounds, each running one after the other (so load from elsewhere falls on all al
    ``work_mem = 256MB``).
 2. **First build** (``reports.services.growth_rebuild``, what ``manage.py growth_rebuild`` and
    the periodic task run) on empty growth tables: student rows and summaries are emptied first.
-3. **Periodic rebuild** over unchanged scores: everything is computed again and compared with
-   the stored rows; nothing but the build times is written.
+3. **Periodic rebuild** over unchanged scores: every student row is computed again from the
+   scores and compared with the stored one; a unit whose student rows, student groups and
+   classroom units are those its summaries were built from is left alone, so no summary is
+   built and nothing but the build times is written.
 
-The best round of each counts; the target is rebuild ≤ 1.5 × reference for both. Each
+The best round of each counts; the target (issue 11) is periodic rebuild ≤ 1.5 × reference.
+The first build, which writes every row the reference does not, is reported beside it. Each
 rebuild's phases are timed (``phase`` hook of the service). The t quantiles of the 95%
 intervals come from SciPy; what a new worker pays for them (SciPy's import) is measured apart.
 
@@ -552,8 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     first_ratio = max(result["ratio_first"] for result in results)
     steady_ratio = max(result["ratio_steady"] for result in results)
     print(
-        f"\nFull rebuild / reference: first build ≤ {first_ratio:.2f}×, periodic rebuild ≤ "
-        f"{steady_ratio:.2f}× (target ≤ {TARGET_RATIO:g}×). Incremental (points / absent): "
+        f"\nFull rebuild / reference: periodic rebuild ≤ {steady_ratio:.2f}× (target ≤ "
+        f"{TARGET_RATIO:g}×), first build ≤ {first_ratio:.2f}×. Incremental (points / absent): "
         + ", ".join(
             f"{result['incremental']['points']['median_ms']:.0f} / "
             f"{result['incremental']['absent']['median_ms']:.0f} ms"
@@ -578,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     options.json.parent.mkdir(parents=True, exist_ok=True)
     options.json.write_text(json.dumps(document, indent=2) + "\n")
     print(f"Figures written to {options.json}")
-    if options.check and max(first_ratio, steady_ratio) > TARGET_RATIO:
+    if options.check and steady_ratio > TARGET_RATIO:
         return 3
     return 0
 
