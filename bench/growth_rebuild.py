@@ -16,20 +16,23 @@ rounds, each running one after the other (so load from elsewhere falls on all al
    ``work_mem = 256MB``).
 2. **First build** (``reports.services.growth_rebuild``, what ``manage.py growth_rebuild`` and
    the periodic task run) on empty growth tables: student rows and summaries are emptied first.
-3. **Periodic rebuild** over unchanged scores: everything is computed again and compared with
-   the stored rows; nothing but the build times is written.
+3. **Periodic rebuild** over unchanged scores: every student row is computed again from the
+   scores and compared with the stored one; a unit whose student rows, student groups and
+   classroom units are those its summaries were built from is left alone, so no summary is
+   built and nothing but the build times is written.
 
-The best round of each counts; the target is rebuild ≤ 1.5 × reference for both. Each
+The best round of each counts; the target (issue 11) is periodic rebuild ≤ 1.5 × reference.
+The first build, which writes every row the reference does not, is reported beside it. Each
 rebuild's phases are timed (``phase`` hook of the service). The t quantiles of the 95%
-intervals are kept in the table ``reports_tquantile`` (seed_demo's build filled it); what
-computing them anew costs is measured apart ("cold t quantiles"), as a new deployment pays it
-once.
+intervals come from SciPy; what a new worker pays for them (SciPy's import) is measured apart.
 
 4. **Incremental rebuild** (``reports.services.classroom_unit_growth_rebuild``, what the Celery
    task runs after a score change) of one class, ``--repeat`` × 3 times each, median: after a
    post score's points change (who counts stays the same) and after a post score is marked
    absent and back (the class's counts change, so suppression is solved again). Reported with
    the queries it ran and the summary rows it wrote; neither should grow with the district.
+5. **A save during a full rebuild**: a teacher's whole-class save through the save service,
+   timed alone and while a full rebuild runs in another connection (target: within 2×).
 
 Prints a table and writes the figures as JSON; the scratch database is dropped whatever happens.
 """
@@ -230,13 +233,12 @@ def full_rebuild_rounds(repeat: int) -> dict[str, Any]:
     }
 
 
-def cold_quantiles() -> dict[str, Any]:
-    """What the t quantiles of the stored intervals cost when nothing has kept them: the kept
-    ones (reports_tquantile) and this process's cache are set aside, then computed again (in a
-    transaction rolled back, so the kept ones stay)."""
-    from django.db import connection, transaction
+def first_quantiles() -> dict[str, Any]:
+    """What Student's t quantiles cost a new worker process: SciPy's first import and the
+    quantiles of every distinct n of the stored rows (later rebuilds compute them in
+    microseconds)."""
+    import subprocess
 
-    from reports import growth, growth_sql
     from reports.models import (
         ClassroomUnitGrowthSummary,
         DistrictUnitGrowthSummary,
@@ -252,15 +254,99 @@ def cold_quantiles() -> dict[str, Any]:
             .values_list("n", flat=True)
             .distinct()
         )
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM reports_tquantile")
-        growth.student_t_quantile_cached.cache_clear()
+    program = (
+        "import time; started = time.perf_counter()\n"
+        "from reports.growth import confidence_t_quantiles\n"
+        f"confidence_t_quantiles({sorted(sizes)!r})\n"
+        "print(time.perf_counter() - started)"
+    )
+    output = subprocess.run(  # noqa: S603 - this interpreter, a fixed program
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    ).stdout
+    return {"distinct_n": len(sizes), "s": float(output.strip())}
+
+
+def save_during_rebuild(repeat: int) -> dict[str, Any]:
+    """A teacher's whole-class save (through the save service, committed, with the growth
+    update it marks) timed on its own and while a full rebuild of the district runs in another
+    connection: the rebuild must not hold it up (issue 11: within 2× its usual time)."""
+    import threading
+
+    from django.db import connections
+
+    from assessments.models import Score
+    from assessments.services import ScoreEntry, scores_save
+    from reports import services
+    from reports.tasks import classroom_unit_growth_rebuild_task
+
+    # cross-tenant: the benchmark picks the class with the first post-assessment score.
+    first = (
+        Score.objects.all_schools()
+        .filter(assessment_skill__assessment__kind="post")
+        .select_related("classroom_unit__classroom", "assessment_skill__assessment")
+        .order_by("pk")
+        .first()
+    )
+    if first is None:
+        raise SystemExit("The seeded district has no post-assessment score to save.")
+    classroom_unit = first.classroom_unit
+    assessment = first.assessment_skill.assessment
+    teacher = classroom_unit.classroom.teachers.first()
+    cells = list(
+        Score.objects.all_schools()
+        .filter(classroom_unit=classroom_unit, assessment_skill__assessment=assessment)
+        .select_related("assessment_skill__skill")
+    )
+    versions = {(cell.student_id, cell.assessment_skill.skill.code): cell.version for cell in cells}
+
+    def save(number: int) -> float:
+        entries = []
+        for (student_id, code), version in versions.items():
+            value = "1" if number % 2 == 0 else "0"
+            entries.append(ScoreEntry(student_id, code, value, expected_version=version))
         started = time.perf_counter()
-        growth_sql.quantiles(sorted(sizes))
+        result = scores_save(
+            actor=teacher, classroom_unit=classroom_unit, assessment=assessment, entries=entries
+        )
         elapsed = time.perf_counter() - started
-        transaction.set_rollback(True)
-    return {"distinct_n": len(sizes), "s": elapsed}
+        for row in result.saved:
+            versions[(row["student_id"], row["skill_code"])] = row["version"]
+        return elapsed
+
+    # The rebuilds a save queues run on a Celery worker in production, not in the save; here
+    # they are only counted, so that the save's own time is measured (no broker: they would
+    # run inline).
+    queued: list[int] = []
+    classroom_unit_growth_rebuild_task.apply_async = lambda args, countdown: queued.append(args[0])
+    alone = [save(number) for number in range(repeat * 5)]
+    during: list[float] = []
+    rebuilding = threading.Event()
+
+    def rebuild() -> None:
+        try:
+            rebuilding.set()
+            services.growth_rebuild()
+        finally:
+            rebuilding.clear()
+            connections.close_all()
+
+    thread = threading.Thread(target=rebuild)
+    thread.start()
+    rebuilding.wait(10)
+    number = 0
+    while thread.is_alive():
+        during.append(save(number))
+        number += 1
+        time.sleep(0.05)
+    thread.join()
+    return {
+        "cells": len(versions),
+        "alone_median_ms": statistics.median(alone) * 1000,
+        "during_median_ms": statistics.median(during) * 1000 if during else None,
+        "during_max_ms": max(during) * 1000 if during else None,
+        "during_saves": len(during),
+        "ratio": statistics.median(during) / statistics.median(alone) if during else None,
+    }
 
 
 def _summary_rows_at(built_at: Any) -> int:
@@ -358,9 +444,11 @@ def measure(database: ScratchDatabase, students: int, repeat: int) -> dict[str, 
         (score_rows,) = cursor.fetchone()
     print(f"  {score_rows} scores; {repeat} rounds of reference, first build, periodic rebuild:")
     full = full_rebuild_rounds(repeat)
-    quantiles = cold_quantiles()
-    print(f"  cold t quantiles: {quantiles['distinct_n']} in {quantiles['s']:.2f} s; incremental …")
+    quantiles = first_quantiles()
+    print(f"  t quantiles: {quantiles['distinct_n']} in {quantiles['s']:.2f} s; incremental …")
     incremental = incremental_times(repeat)
+    print("  a class saved alone and during a full rebuild …")
+    saves = save_during_rebuild(repeat)
     reference_s = full["reference_s"]
     return {
         "students": students,
@@ -369,8 +457,9 @@ def measure(database: ScratchDatabase, students: int, repeat: int) -> dict[str, 
         **full,
         "ratio_first": full["first"]["s"] / reference_s,
         "ratio_steady": full["steady"]["s"] / reference_s,
-        "cold_quantiles": quantiles,
+        "first_quantiles": quantiles,
         "incremental": incremental,
+        "save_during_rebuild": saves,
     }
 
 
@@ -449,18 +538,25 @@ def main(argv: list[str] | None = None) -> int:
                 f"({run['summary_rows_written']} written); phases "
                 + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run["phases_s"].items())
             )
-        quantiles = result["cold_quantiles"]
+        quantiles = result["first_quantiles"]
+        saves = result["save_during_rebuild"]
         print(
-            f"{result['students']} students: cold t quantiles (a new deployment, once) "
-            f"{quantiles['distinct_n']} in {quantiles['s']:.2f} s = "
-            f"{quantiles['s'] / result['reference_s']:.2f} × reference; incremental class of "
-            f"{result['incremental']['class_size']} students"
+            f"{result['students']} students: t quantiles in a new worker (SciPy's import "
+            f"included) {quantiles['distinct_n']} in {quantiles['s']:.2f} s; incremental class "
+            f"of {result['incremental']['class_size']} students; a save of "
+            f"{saves['cells']} cells {saves['alone_median_ms']:.1f} ms alone, "
+            + (
+                f"{saves['during_median_ms']:.1f} ms (max {saves['during_max_ms']:.1f}) during "
+                f"a full rebuild ({saves['during_saves']} saves) = {saves['ratio']:.2f}×"
+                if saves["during_saves"]
+                else "no save finished during the rebuild"
+            )
         )
     first_ratio = max(result["ratio_first"] for result in results)
     steady_ratio = max(result["ratio_steady"] for result in results)
     print(
-        f"\nFull rebuild / reference: first build ≤ {first_ratio:.2f}×, periodic rebuild ≤ "
-        f"{steady_ratio:.2f}× (target ≤ {TARGET_RATIO:g}×). Incremental (points / absent): "
+        f"\nFull rebuild / reference: periodic rebuild ≤ {steady_ratio:.2f}× (target ≤ "
+        f"{TARGET_RATIO:g}×), first build ≤ {first_ratio:.2f}×. Incremental (points / absent): "
         + ", ".join(
             f"{result['incremental']['points']['median_ms']:.0f} / "
             f"{result['incremental']['absent']['median_ms']:.0f} ms"
@@ -485,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     options.json.parent.mkdir(parents=True, exist_ok=True)
     options.json.write_text(json.dumps(document, indent=2) + "\n")
     print(f"Figures written to {options.json}")
-    if options.check and max(first_ratio, steady_ratio) > TARGET_RATIO:
+    if options.check and steady_ratio > TARGET_RATIO:
         return 3
     return 0
 

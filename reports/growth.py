@@ -1,8 +1,10 @@
 """Growth, defined once: the arithmetic behind every growth number Thinslice shows.
 
-Pure Python (standard library only), so Celery tasks, selectors, exports and tests all share one
-definition. Nothing here touches the database; callers pass plain values in and get frozen
-dataclasses out.
+Plain Python (the standard library, and SciPy for Student's t), so the tests, selectors and the
+rebuild share one definition. Nothing here touches the database; callers pass plain values in
+and get frozen dataclasses out. The rebuild (reports/growth_build/) applies these rules to many
+students at once in SQL, each statement naming the rule it follows, and the tests compare its
+rows with what these functions give.
 
 The definitions follow "Growth, defined once" in the product brief:
 
@@ -22,14 +24,12 @@ at most 2 decimals, so genuinely different values are always much further apart 
 
 from __future__ import annotations
 
-import functools
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 DEFAULT_GROWTH_TARGET = 0.30
 DEFAULT_PROFICIENCY_CUT = 70.0
@@ -42,7 +42,7 @@ HAKE_HIGH_FROM = 0.7
 CONFIDENCE_LEVEL = 0.95
 
 _BOUNDARY_TOLERANCE = 1e-9
-BOUNDARY_TOLERANCE = _BOUNDARY_TOLERANCE  # for reports/growth_sql.py, which mirrors these rules
+BOUNDARY_TOLERANCE = _BOUNDARY_TOLERANCE  # for the rebuild's SQL (reports/growth_build/)
 _HUNDRED = Decimal(100)
 
 Number = int | float | Decimal
@@ -418,104 +418,30 @@ def student_growth(
 # --------------------------------------------------------------------------------------------
 
 
-def _beta_continued_fraction(x: float, one_minus_x: float, a: float, b: float) -> float:
-    """I_x(a, b) by Lentz's continued fraction (Numerical Recipes 6.4); converges fast when
-    x < (a + 1) / (a + b + 2). ``one_minus_x`` is passed separately so it keeps full precision.
-    """
-    if x <= 0:
-        return 0.0
-    log_front = (
-        math.lgamma(a + b)
-        - math.lgamma(a)
-        - math.lgamma(b)
-        + a * math.log(x)
-        + b * math.log(one_minus_x)
-    )
-    tiny = 1e-300
-    c = 1.0
-    d = 1.0 - (a + b) * x / (a + 1)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    fraction = d
-    for m in range(1, 100_000):
-        m2 = 2 * m
-        even_term = m * (b - m) * x / ((a + m2 - 1) * (a + m2))
-        d = 1.0 + even_term * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + even_term / c
-        c = c if abs(c) > tiny else tiny
-        fraction *= d * c
-        odd_term = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))
-        d = 1.0 + odd_term * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + odd_term / c
-        c = c if abs(c) > tiny else tiny
-        step = d * c
-        fraction *= step
-        if abs(step - 1.0) < 1e-15:
-            break
-    return math.exp(log_front) * fraction / a
-
-
-def _regularized_incomplete_beta_pair(
-    x: float, one_minus_x: float, a: float, b: float
-) -> tuple[float, float]:
-    """(I_x(a, b), 1 − I_x(a, b)), the smaller one computed directly so neither loses precision."""
-    if x < (a + 1) / (a + b + 2):
-        value = _beta_continued_fraction(x, one_minus_x, a, b)
-        return value, 1.0 - value
-    complement = _beta_continued_fraction(one_minus_x, x, b, a)
-    return 1.0 - complement, complement
-
-
-def _student_t_two_sided(t: float, degrees_of_freedom: float) -> tuple[float, float]:
-    """(P(|T| < t), P(|T| > t)) for t ≥ 0, via I_{t²/(ν+t²)}(½, ν/2) and I_{ν/(ν+t²)}(ν/2, ½)."""
-    if t == 0:
-        return 0.0, 1.0
-    ratio = degrees_of_freedom / (t * t)  # written this way so a huge t cannot overflow
-    central_argument = 1.0 / (1.0 + ratio)
-    tail_argument = ratio / (1.0 + ratio)
-    central, tails = _regularized_incomplete_beta_pair(
-        central_argument, tail_argument, 0.5, degrees_of_freedom / 2
-    )
-    return central, tails
-
-
 def student_t_quantile(probability: float, degrees_of_freedom: float) -> float:
-    """The t value with P(T ≤ t) = probability for Student's t with the given degrees of freedom.
-
-    Inverts the exact CDF, written with the regularized incomplete beta function, by bisection to
-    a relative width of 1e-14. Near the centre it solves P(|T| < t) = |2p − 1| and in the tails
-    P(|T| > t) = 2·min(p, 1 − p); both targets are exact in floating point, so nothing cancels.
-    Accuracy, checked against SciPy for ν from 0.5 to 10⁷ and p from 1e-10 to 1 − 1e-10: relative
-    error below 1e-10 up to ν = 10⁵, growing to about 1e-8 at ν = 10⁷ (the lgamma differences
-    cancel). For ν = 1 it matches tan(π(p − ½)) to 1e-15, and at p = 0.975 printed tables
-    (12.706, 4.303, 2.228, 2.042, 1.984 for ν = 1, 2, 10, 30, 100). Each call takes under 1 ms.
-    """
+    """The t value with P(T ≤ t) = probability for Student's t with the given degrees of freedom
+    (SciPy's ``stats.t.ppf``; at p = 0.975 the printed tables' 12.706, 4.303, 2.228, 2.042,
+    1.984 for ν = 1, 2, 10, 30, 100)."""
     if not 0 < probability < 1:
         raise ValueError("probability must be strictly between 0 and 1")
     if not (degrees_of_freedom > 0 and math.isfinite(degrees_of_freedom)):
         raise ValueError("degrees of freedom must be a positive finite number")
-    if probability == 0.5:
-        return 0.0
-    sign = 1.0 if probability > 0.5 else -1.0
-    smaller_tail = min(probability, 1 - probability)
-    solve_in_tails = smaller_tail <= 0.25
-    target = 2 * smaller_tail if solve_in_tails else abs(2 * probability - 1)
+    from scipy import stats  # imported when needed: it adds a noticeable start-up time
 
-    def is_below_quantile(t: float) -> bool:
-        central, tails = _student_t_two_sided(t, degrees_of_freedom)
-        return tails > target if solve_in_tails else central < target
+    return float(stats.t.ppf(probability, degrees_of_freedom))
 
-    low, high = 0.0, 1.0
-    while is_below_quantile(high):
-        low, high = high, high * 2
-    while high - low > 1e-14 * high:
-        middle = (low + high) / 2
-        if is_below_quantile(middle):
-            low = middle
-        else:
-            high = middle
-    return sign * (low + high) / 2
+
+def confidence_t_quantiles(sizes: Sequence[int], *, level: float = CONFIDENCE_LEVEL) -> list[float]:
+    """For each group size n ≥ 2, the t of the two-sided ``level`` interval of a mean:
+    t(1 − (1 − level) / 2, n − 1), as ``mean_confidence_interval`` uses it."""
+    if any(n < 2 for n in sizes):
+        raise ValueError("a confidence interval needs at least 2 values")
+    if not sizes:
+        return []
+    from scipy import stats
+
+    probability = 1 - (1 - level) / 2
+    return [float(t) for t in stats.t.ppf(probability, [n - 1 for n in sizes])]
 
 
 # --------------------------------------------------------------------------------------------
@@ -865,290 +791,6 @@ def student_group_breakdown(
                 group.skill_means.get(code), rest.skill_means.get(code), minimum_n=minimum_n
             )
             for code in skill_codes
-        },
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Additive group statistics: roll-ups from stored rows
-# --------------------------------------------------------------------------------------------
-
-# A sample SD below this many percentage points counts as zero. Summing floats in a different
-# order (PostgreSQL's var_samp, merged partial results) leaves ~1e-14 where the exact SD of equal
-# values is 0; distinct percentages of 2-decimal points are far further apart than this.
-SD_ZERO_TOLERANCE = 1e-10
-
-BAND_PAIRS: tuple[tuple[ProficiencyBand, ProficiencyBand], ...] = tuple(
-    (before, after) for before in ProficiencyBand for after in ProficiencyBand
-)
-
-
-@dataclass(frozen=True)
-class RunningMoments:
-    """Count, mean and sum of squared deviations (M2) of a sample.
-
-    Two samples merge exactly as the union would (Chan, Golub & LeVeque 1979), so a school's
-    statistics are the merge of its classrooms' and a district's the merge of its schools'. Equal
-    values merge with a zero deviation, so their M2 stays exactly 0.
-    """
-
-    count: int = 0
-    mean: float = 0.0
-    squared_deviations: float = 0.0
-
-    @classmethod
-    def of(cls, value: float) -> RunningMoments:
-        return cls(count=1, mean=float(value), squared_deviations=0.0)
-
-    def __add__(self, other: RunningMoments) -> RunningMoments:
-        if other.count == 0:
-            return self
-        if self.count == 0:
-            return other
-        count = self.count + other.count
-        delta = other.mean - self.mean
-        return RunningMoments(
-            count=count,
-            mean=self.mean + delta * other.count / count,
-            squared_deviations=self.squared_deviations
-            + other.squared_deviations
-            + delta * delta * self.count * other.count / count,
-        )
-
-    @property
-    def sample_sd(self) -> float | None:
-        """Sample SD (n − 1); None for fewer than 2 values; below SD_ZERO_TOLERANCE it is 0."""
-        if self.count < 2:
-            return None
-        sd = math.sqrt(max(0.0, self.squared_deviations) / (self.count - 1))
-        return 0.0 if sd < SD_ZERO_TOLERANCE else sd
-
-
-@dataclass(frozen=True)
-class SkillMoments:
-    """Per skill: students with the skill at both pre and post, and their summed percentages."""
-
-    n: int = 0
-    pre_sum: float = 0.0
-    post_sum: float = 0.0
-
-    def __add__(self, other: SkillMoments) -> SkillMoments:
-        return SkillMoments(
-            n=self.n + other.n,
-            pre_sum=self.pre_sum + other.pre_sum,
-            post_sum=self.post_sum + other.post_sum,
-        )
-
-
-def _no_transitions() -> tuple[int, ...]:
-    return (0,) * len(BAND_PAIRS)
-
-
-@dataclass(frozen=True)
-class GrowthMoments:
-    """Everything ``group_summary`` needs, in a form that adds up across groups.
-
-    ``moments_summary(a + b)`` equals ``group_summary`` of both groups' students together (up to
-    float rounding), so roll-ups read stored moments instead of every student again. Only
-    complete students enter the moments; incomplete ones are counted.
-    ``band_transition_counts`` follows ``BAND_PAIRS`` (pre band, post band).
-    """
-
-    incomplete_count: int = 0
-    pre: RunningMoments = field(default_factory=RunningMoments)
-    post: RunningMoments = field(default_factory=RunningMoments)
-    gain: RunningMoments = field(default_factory=RunningMoments)
-    individual_gain_count: int = 0
-    individual_gain_sum: float = 0.0
-    at_ceiling_count: int = 0
-    little_room_to_grow_count: int = 0
-    target_met_count: int = 0
-    band_transition_counts: tuple[int, ...] = field(default_factory=_no_transitions)
-    skills: Mapping[str, SkillMoments] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        """Complete students (both pre and post)."""
-        return self.pre.count
-
-    def __add__(self, other: GrowthMoments) -> GrowthMoments:
-        if other.incomplete_count == 0 and other.n == 0:
-            return self
-        if self.incomplete_count == 0 and self.n == 0:
-            return other
-        skills = dict(self.skills)
-        for code, moments in other.skills.items():
-            skills[code] = skills[code] + moments if code in skills else moments
-        return GrowthMoments(
-            incomplete_count=self.incomplete_count + other.incomplete_count,
-            pre=self.pre + other.pre,
-            post=self.post + other.post,
-            gain=self.gain + other.gain,
-            individual_gain_count=self.individual_gain_count + other.individual_gain_count,
-            individual_gain_sum=self.individual_gain_sum + other.individual_gain_sum,
-            at_ceiling_count=self.at_ceiling_count + other.at_ceiling_count,
-            little_room_to_grow_count=self.little_room_to_grow_count
-            + other.little_room_to_grow_count,
-            target_met_count=self.target_met_count + other.target_met_count,
-            band_transition_counts=tuple(
-                mine + theirs
-                for mine, theirs in zip(
-                    self.band_transition_counts, other.band_transition_counts, strict=True
-                )
-            ),
-            skills=skills,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-safe dict (floats keep every bit through ``repr``); ``from_json`` reads it."""
-        return {
-            "incomplete": self.incomplete_count,
-            "pre": [self.pre.count, self.pre.mean, self.pre.squared_deviations],
-            "post": [self.post.count, self.post.mean, self.post.squared_deviations],
-            "gain": [self.gain.count, self.gain.mean, self.gain.squared_deviations],
-            "g": [self.individual_gain_count, self.individual_gain_sum],
-            "ceiling": self.at_ceiling_count,
-            "little_room": self.little_room_to_grow_count,
-            "target_met": self.target_met_count,
-            "transitions": list(self.band_transition_counts),
-            "skills": {
-                code: [moments.n, moments.pre_sum, moments.post_sum]
-                for code, moments in sorted(self.skills.items())
-            },
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> GrowthMoments:
-        def running(key: str) -> RunningMoments:
-            count, mean, squared_deviations = data[key]
-            return RunningMoments(int(count), float(mean), float(squared_deviations))
-
-        g_count, g_sum = data["g"]
-        return cls(
-            incomplete_count=int(data["incomplete"]),
-            pre=running("pre"),
-            post=running("post"),
-            gain=running("gain"),
-            individual_gain_count=int(g_count),
-            individual_gain_sum=float(g_sum),
-            at_ceiling_count=int(data["ceiling"]),
-            little_room_to_grow_count=int(data["little_room"]),
-            target_met_count=int(data["target_met"]),
-            band_transition_counts=tuple(int(count) for count in data["transitions"]),
-            skills={
-                str(code): SkillMoments(int(n), float(pre_sum), float(post_sum))
-                for code, (n, pre_sum, post_sum) in data["skills"].items()
-            },
-        )
-
-
-def student_moments(student: StudentGrowth) -> GrowthMoments:
-    """One student's contribution to a group's moments (an incomplete student is only counted)."""
-    if (
-        student.pre_percentage is None
-        or student.post_percentage is None
-        or student.gain is None
-        or student.pre_band is None
-        or student.post_band is None
-    ):
-        return GrowthMoments(incomplete_count=1)
-    transitions = [0] * len(BAND_PAIRS)
-    transitions[BAND_PAIRS.index((student.pre_band, student.post_band))] = 1
-    g = student.normalized_gain
-    return GrowthMoments(
-        pre=RunningMoments.of(student.pre_percentage),
-        post=RunningMoments.of(student.post_percentage),
-        gain=RunningMoments.of(student.gain),
-        individual_gain_count=0 if g is None else 1,
-        individual_gain_sum=0.0 if g is None else g,
-        at_ceiling_count=int(student.is_at_ceiling),
-        little_room_to_grow_count=int(student.has_little_room_to_grow),
-        target_met_count=int(bool(student.is_target_met)),
-        band_transition_counts=tuple(transitions),
-        skills={
-            code: SkillMoments(n=1, pre_sum=pre, post_sum=student.post_skill_percentages[code])
-            for code, pre in student.pre_skill_percentages.items()
-            if code in student.post_skill_percentages
-        },
-    )
-
-
-def moments_of(students: Iterable[StudentGrowth]) -> GrowthMoments:
-    """The moments of a group of students (the sum of each student's)."""
-    total = GrowthMoments()
-    for student in students:
-        total = total + student_moments(student)
-    return total
-
-
-@functools.lru_cache(maxsize=4096)
-def student_t_quantile_cached(probability: float, degrees_of_freedom: float) -> float:
-    """``student_t_quantile``, remembered: a roll-up asks for the same few quantiles often."""
-    return student_t_quantile(probability, degrees_of_freedom)
-
-
-def moments_summary(moments: GrowthMoments) -> GroupSummary:
-    """The ``group_summary`` of the students behind ``moments``, by the same rules.
-
-    Means come from the moments, SDs from M2 (below SD_ZERO_TOLERANCE counted as 0), the 95% CI
-    with t(n − 1), d_av = (mean post − mean pre) / ((SD pre + SD post) / 2), None for n < 2 or a
-    zero denominator. Results match ``group_summary`` to float rounding.
-    """
-    n = moments.n
-    if n == 0:
-        return replace(group_summary(()), incomplete_count=moments.incomplete_count)
-    mean_pre = moments.pre.mean
-    mean_post = moments.post.mean
-    class_gain = class_average_normalized_gain(mean_pre, mean_post)
-    interval: ConfidenceInterval | None = None
-    gain_sd = moments.gain.sample_sd
-    if gain_sd is not None:
-        half_width = student_t_quantile_cached(1 - (1 - CONFIDENCE_LEVEL) / 2, n - 1) * (
-            gain_sd / math.sqrt(n)
-        )
-        interval = ConfidenceInterval(
-            lower=moments.gain.mean - half_width, upper=moments.gain.mean + half_width
-        )
-    effect_size: float | None = None
-    pre_sd, post_sd = moments.pre.sample_sd, moments.post.sample_sd
-    if pre_sd is not None and post_sd is not None and (pre_sd + post_sd) > 0:
-        effect_size = (mean_post - mean_pre) / ((pre_sd + post_sd) / 2)
-    transitions = dict(zip(BAND_PAIRS, moments.band_transition_counts, strict=True))
-    pre_bands = _all_band_counts()
-    post_bands = _all_band_counts()
-    for (before, after), count in transitions.items():
-        pre_bands[before] += count
-        post_bands[after] += count
-    return GroupSummary(
-        n=n,
-        incomplete_count=moments.incomplete_count,
-        mean_pre_percentage=mean_pre,
-        mean_post_percentage=mean_post,
-        mean_gain=moments.gain.mean,
-        class_average_normalized_gain=class_gain,
-        hake_band=None if class_gain is None else hake_band(class_gain),
-        mean_individual_normalized_gain=(
-            moments.individual_gain_sum / moments.individual_gain_count
-            if moments.individual_gain_count
-            else None
-        ),
-        at_ceiling_count=moments.at_ceiling_count,
-        mean_gain_confidence_interval=interval,
-        effect_size_d_av=effect_size,
-        target_met_count=moments.target_met_count,
-        share_meeting_target=moments.target_met_count / n,
-        pre_band_counts=pre_bands,
-        post_band_counts=post_bands,
-        band_transition_counts=transitions,
-        little_room_to_grow_count=moments.little_room_to_grow_count,
-        skill_means={
-            code: SkillMeans(
-                n=skill.n,
-                mean_pre_percentage=skill.pre_sum / skill.n,
-                mean_post_percentage=skill.post_sum / skill.n,
-            )
-            for code, skill in sorted(moments.skills.items())
-            if skill.n > 0
         },
     )
 

@@ -1,9 +1,9 @@
 """Growth rows that Celery builds from scores; report pages read these, never raw scores.
 
-The definitions are in reports/growth.py (PRODUCT.md, "Growth, defined once").
+The definitions are in reports/growth.py ("Growth, defined once").
 
-Every table here is derived: the builders in reports/services.py compute its rows from scores
-(StudentGrowth) or from StudentGrowth (the summaries) and write the ones that changed. Their
+Every table here is derived: the rebuild (reports/growth_build/) computes its rows from scores
+(StudentGrowth) or from StudentGrowth (the summaries) and writes the ones that changed. Their
 foreign keys therefore skip the database constraint (``db_constraint=False``): Django still
 cascades deletes, and a full rebuild of 100 000 students does not spend longer checking
 constraints at commit than writing the rows; for the same reason they keep few indexes
@@ -12,12 +12,9 @@ constraints at commit than writing the rows; for the same reason they keep few i
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 
 from classrooms.models import District, School, Student, StudentGroup
@@ -31,53 +28,6 @@ from reports.querysets import (
     StudentGrowthQuerySet,
 )
 from units.models import ClassroomUnit, Unit
-
-
-class ListField(models.Field):  # type: ignore[type-arg]
-    """A list of plain values (numbers or text, None allowed) in one column.
-
-    On PostgreSQL a native array of ``base_field``'s type, so the set-based rebuild
-    (reports/growth_sql.py) builds and compares it as cheaply as a number: turning each float
-    into a JSON number costs more than computing it (bench/growth_rebuild.py). On other
-    databases JSON text. Python sees a list either way.
-    """
-
-    empty_strings_allowed = False
-
-    def __init__(self, *args: Any, base_field: models.Field, **kwargs: Any) -> None:  # type: ignore[type-arg]
-        self.base_field = base_field
-        super().__init__(*args, **kwargs)
-
-    def deconstruct(self) -> Any:
-        name, path, args, kwargs = super().deconstruct()
-        kwargs["base_field"] = self.base_field.clone()  # type: ignore[attr-defined]
-        return name, path, args, kwargs
-
-    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
-        if connection.vendor == "postgresql":
-            return f"{self.base_field.db_type(connection)}[]"
-        return "text"
-
-    def from_db_value(self, value: Any, expression: Any, connection: BaseDatabaseWrapper) -> Any:
-        if value is None or isinstance(value, list):
-            return value
-        return json.loads(value)
-
-    def to_python(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return json.loads(value)
-        return value
-
-    def get_db_prep_value(
-        self, value: Any, connection: BaseDatabaseWrapper, prepared: bool = False
-    ) -> Any:
-        if value is None:
-            return None
-        values = list(value)
-        if connection.vendor == "postgresql":
-            return values
-        return json.dumps(values)
-
 
 PROFICIENCY_BAND_CHOICES = [(band.value, band.value.capitalize()) for band in ProficiencyBand]
 HAKE_BAND_CHOICES = [(band.value, band.value.capitalize()) for band in HakeBand]
@@ -118,14 +68,15 @@ class StudentGrowth(models.Model):
     gain. ``is_at_ceiling`` marks pre = 100%, where normalized gain is undefined;
     ``has_little_room_to_grow`` marks pre ≥ 90%. Bands are empty when the percentage is missing.
 
-    Per skill: ``skill_codes`` lists the skills the unit's pre and post measure (by code), and
-    ``pre_skills``/``post_skills`` hold the student's percentage on each (None when absent,
-    exempt or not measured). The checkpoint trajectory: ``checkpoint_weeks`` has the week of
-    each assessment of the unit in trajectory order (week, then pre, checkpoints, post, then
-    title) and ``checkpoint_percentages`` the student's percentage on it (None when nothing was
-    scored). Rows carry their own codes and weeks, so they read the same after a plan changes.
-    ``pre_skill_percentages``, ``post_skill_percentages`` and ``trajectory`` read them as
-    reports/growth.py gives them.
+    The checkpoint trajectory: ``checkpoint_weeks`` has the week of each assessment of the unit
+    in trajectory order (week, then pre, checkpoints, post, then title) and
+    ``checkpoint_percentages`` the student's percentage on it (None when nothing was scored).
+    Rows carry their own weeks, so they read the same after a plan changes; ``trajectory`` reads
+    them as reports/growth.py gives them. Per skill, for the per-skill summaries:
+    ``skill_codes`` lists the codes the unit's pre and post measure (in code order), and
+    ``pre_skill_points``/``post_skill_points`` the student's points on each, in hundredths (None
+    when absent, exempt, not entered or not measured); a skill's percentage is its points over
+    the plan's max points for it.
     """
 
     # The key is (classroom unit, student): its index is the only one, as a full rebuild of
@@ -158,13 +109,13 @@ class StudentGrowth(models.Model):
     is_complete = models.BooleanField()
     pre_band = models.CharField(max_length=12, choices=PROFICIENCY_BAND_CHOICES, blank=True)
     post_band = models.CharField(max_length=12, choices=PROFICIENCY_BAND_CHOICES, blank=True)
-    skill_codes = ListField(base_field=models.CharField(max_length=40), default=list, blank=True)
-    pre_skills = ListField(base_field=models.FloatField(), default=list, blank=True)
-    post_skills = ListField(base_field=models.FloatField(), default=list, blank=True)
-    checkpoint_weeks = ListField(
+    checkpoint_weeks = ArrayField(
         base_field=models.PositiveSmallIntegerField(), default=list, blank=True
     )
-    checkpoint_percentages = ListField(base_field=models.FloatField(), default=list, blank=True)
+    checkpoint_percentages = ArrayField(base_field=models.FloatField(), default=list, blank=True)
+    skill_codes = ArrayField(base_field=models.CharField(max_length=40), default=list, blank=True)
+    pre_skill_points = ArrayField(base_field=models.IntegerField(), default=list, blank=True)
+    post_skill_points = ArrayField(base_field=models.IntegerField(), default=list, blank=True)
     built_at = models.DateTimeField()
 
     objects = StudentGrowthQuerySet.as_manager()
@@ -183,16 +134,6 @@ class StudentGrowth(models.Model):
         return f"{self.student} in {self.classroom_unit}"
 
     @property
-    def pre_skill_percentages(self) -> dict[str, float]:
-        """Skill code → pre percentage, for the skills scored at pre."""
-        return _by_code(self.skill_codes, self.pre_skills)
-
-    @property
-    def post_skill_percentages(self) -> dict[str, float]:
-        """Skill code → post percentage, for the skills scored at post."""
-        return _by_code(self.skill_codes, self.post_skills)
-
-    @property
     def trajectory(self) -> list[list[float]]:
         """[week, percentage] of every assessment with a percentage, in trajectory order."""
         return [
@@ -202,10 +143,6 @@ class StudentGrowth(models.Model):
             )
             if percentage is not None
         ]
-
-
-def _by_code(codes: list[str], values: list[float | None]) -> dict[str, float]:
-    return {code: value for code, value in zip(codes, values, strict=True) if value is not None}
 
 
 class BreakdownPart(models.TextChoices):
@@ -232,15 +169,6 @@ class GrowthSummary(models.Model):
     it as suppressed, never as 0. ``skill_means`` maps skill code → {"n", "pre", "post"}, or
     {"suppressed": true}; a group row also carries the gaps to the rest (percentage points) and
     ``skill_gaps`` per skill. ``band_transitions`` maps "pre band>post band" → count.
-
-    On the row of everyone, ``moments`` holds the additive statistics (``growth.GrowthMoments``)
-    of every cell of the node (everyone, then each of ``moment_group_ids``' members and rest;
-    per skill in ``moment_skill_codes``), laid out by ``rollups.cells_vector``; roll-ups add
-    and subtract them. ``suppression`` records what the node's rows were written with: the
-    minimum n, then per student group whether its pair is hidden and which skills are (a bit
-    mask over ``moment_skill_codes``), so a rebuild can tell that nothing changed. They are
-    inputs to the builders only and never shown, as they are not suppressed
-    (reports/selectors.py never reads them).
     """
 
     student_group = models.ForeignKey(
@@ -278,12 +206,9 @@ class GrowthSummary(models.Model):
     post_gap = models.FloatField(null=True)
     gap_change = models.FloatField(null=True)
     skill_gaps = models.JSONField(default=dict, blank=True)
-    moments = ListField(base_field=models.FloatField(), default=list, blank=True)
-    moment_group_ids = ListField(base_field=models.BigIntegerField(), default=list, blank=True)
-    moment_skill_codes = ListField(
-        base_field=models.CharField(max_length=40), default=list, blank=True
-    )
-    suppression = ListField(base_field=models.BigIntegerField(), default=list, blank=True)
+    # On the row of everyone: a digest of what the node's rows were built from, so a rebuild
+    # over unchanged inputs builds and writes none of them (reports/growth_build/).
+    inputs_digest = models.CharField(max_length=32, blank=True)
     built_at = models.DateTimeField()
 
     class Meta:

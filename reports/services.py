@@ -1,104 +1,82 @@
-"""Building stored growth rows from scores. The formulas are in reports/growth.py only.
+"""Building stored growth rows from scores: when, for what, and what a failure leaves.
 
-Two ways in, with the same result:
+The rebuild itself is reports/growth_build/ (set-based SQL, the rules of reports/growth.py);
+this module decides its scope and keeps the build records. Two ways in, one implementation:
 
-* ``classroom_unit_growth_rebuild``: after a class's scores change, rebuild that classroom
-  unit's student rows, then its summaries and its school × unit and district × unit roll-ups
-  from stored moments (reports/rollups.py ``classroom_unit_publish``). The work grows with the
-  class, not with the district.
-* ``growth_rebuild``: the periodic full rebuild, set-based: one transaction per district; on
-  PostgreSQL every student row and summary in a few SQL statements (reports/growth_sql.py),
-  writing only rows that changed. No task per classroom.
+* ``classroom_unit_growth_rebuild``: after a class's scores change (a debounced Celery task),
+  that classroom unit's student rows and its unit's summaries across the district.
+* ``growth_rebuild``: the periodic full rebuild (celery beat, ``manage.py growth_rebuild``), one
+  transaction per district; a district that fails never stops the others.
+
+Neither holds a lock a score save waits for until its last statement: saves go on at their usual
+speed during a rebuild, and a change the rebuild may have missed leaves its class stale and
+queues its rebuild.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings as django_settings
-from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from assessments.models import Score
-from classrooms.models import District, Enrollment, StudentGroup
-from reports import growth, growth_sql, rollups
-from reports.models import GrowthBuild, StudentGrowth
-from units.models import Assessment, AssessmentSkill, ClassroomUnit
+from classrooms.models import District, StudentGroup
+from reports.growth_build import GrowthBuilt, PhaseTimer, growth_build
+from reports.models import GrowthBuild
+from units.models import ClassroomUnit, Unit
 
 logger = logging.getLogger(__name__)
-
-# pg_advisory_xact_lock(namespace, unit id): one builder at a time per district × unit roll-up.
-_ROLLUP_LOCK_NAMESPACE = 0x6772  # "gr"
-
-# Times a step of the full rebuild: phase("student rows") is a context manager (the benchmark's).
-PhaseTimer = Callable[[str], AbstractContextManager[None]]
-
-
-@contextmanager
-def _untimed(_name: str) -> Iterator[None]:
-    yield
 
 
 @dataclass(frozen=True)
 class GrowthRebuildResult:
-    """What a full rebuild of one district built and wrote, and when. ``student_rows`` and
-    ``summary_rows`` count the rows built; the ``_written`` counts those inserted, updated or
-    deleted because something changed."""
+    """What a full rebuild of one district built and wrote, and when; or, with ``error``, why
+    it failed (nothing of that district was written). ``student_rows`` and ``summary_rows``
+    count the rows built; the ``_written`` counts those inserted, updated or deleted because
+    something changed."""
 
     district_id: int
-    built_at: datetime
-    classroom_units: int
-    student_rows: int
-    summary_rows: int
+    built_at: datetime | None
+    classroom_units: int = 0
+    student_rows: int = 0
+    summary_rows: int = 0
     student_rows_written: int = 0
     summary_rows_written: int = 0
+    error: Exception | None = None
 
 
 @transaction.atomic
 def classroom_unit_growth_rebuild(*, classroom_unit_id: int) -> int:
-    """Replace one classroom unit's student growth rows with ones computed from its scores now,
-    then its summaries and its school × unit and district × unit roll-ups.
+    """Rebuild one classroom unit's student growth rows from its scores, and every summary of
+    its unit in the district (classroom units, schools, district) from the stored student rows.
 
-    Every student enrolled in the classroom during the unit gets a row (incomplete when the pre or
-    post percentage is missing). Safe to run twice or concurrently: the classroom unit's build row
-    is locked, the rows are replaced as a whole, and roll-ups of one district × unit run one at a
-    time (an advisory lock), each reading what the others committed. A fixed number of queries
-    whatever the size of the district (tests/reports/test_growth_rebuild.py). Returns the number
-    of student rows written.
+    Every student enrolled in the classroom during the unit gets a row (incomplete when the pre
+    or post percentage is missing). Idempotent; builders of one unit run one at a time. The
+    same number of queries and, when who counts is unchanged, the same rows written whatever
+    the size of the district (tests/reports/test_growth_rebuild.py). Returns the number of
+    student rows built.
     """
-    build, _ = GrowthBuild.objects.get_or_create(classroom_unit_id=classroom_unit_id)
-    build = GrowthBuild.objects.select_for_update().get(pk=build.pk)
-    started_at = timezone.now()
     # cross-tenant: a task rebuilds the classroom unit whose scores changed; nothing leaves it.
     classroom_unit = (
         ClassroomUnit.objects.all_schools()
-        .select_related("unit", "classroom__school__district")
+        .select_related("classroom__school__district")
         .get(pk=classroom_unit_id)
     )
     district = classroom_unit.classroom.school.district
-    layout = _unit_layouts([classroom_unit.unit_id])[classroom_unit.unit_id]
-    written = _student_rows_replace(classroom_unit, layout, _growth_settings(district), started_at)
-    _rollup_locks([classroom_unit.unit_id])
-    rollups.classroom_unit_publish(
+    built = growth_build(
         district=district,
-        classroom_unit=classroom_unit,
-        school_id=classroom_unit.classroom.school_id,
+        classroom_unit_ids=[classroom_unit.pk],
+        unit_ids=[classroom_unit.unit_id],
         group_ids=_group_ids(district.pk),
-        skill_codes=layout.skill_codes,
-        built_at=started_at,
     )
-    build.built_at = started_at
-    # A score committed after the rows were read marks the unit stale only once this lock is
-    # released, so it finds stale_since cleared and queues the next rebuild itself.
-    build.stale_since = None
-    build.save(update_fields=["built_at", "stale_since"])
-    return written
+    _rebuilds_enqueue(built.still_stale)
+    return built.student_rows
 
 
 def classroom_unit_growth_mark_stale(*, classroom_unit_id: int) -> bool:
@@ -106,59 +84,40 @@ def classroom_unit_growth_mark_stale(*, classroom_unit_id: int) -> bool:
 
     Called after the score transaction commits. The first change after a build queues a rebuild
     a few seconds later (so a class being typed in is rebuilt once, not per cell); later changes
-    in the same burst only move ``last_change_at``. Waits for a running rebuild of the same unit
-    (its row lock), so a change is never hidden by a rebuild that did not read it. Returns whether
-    a rebuild was queued.
+    in the same burst only move ``last_change_at``, which tells a rebuild running meanwhile
+    that it may have missed them (it then leaves the class stale and queues the next rebuild).
+    One statement. Returns whether a rebuild was queued.
     """
-    now = timezone.now()
-    if connection.vendor == "postgresql":
-        is_first_change = _mark_stale_in_one_statement(classroom_unit_id, now)
-    else:
-        is_first_change = _mark_stale_locked(classroom_unit_id, now)
-    if is_first_change:
-        _enqueue_rebuild(classroom_unit_id)
-    return is_first_change
-
-
-# Every score save ends here, so it is one round trip: the first change since the last build
-# sets stale_since to this change's time, which is how it knows to queue the rebuild.
-_MARK_STALE_SQL = """
-    INSERT INTO reports_growthbuild (classroom_unit_id, last_change_at, stale_since,
-                                     failure_message)
-    VALUES (%(classroom_unit_id)s, %(now)s, %(now)s, '')
-    ON CONFLICT (classroom_unit_id) DO UPDATE
-    SET last_change_at = EXCLUDED.last_change_at,
-        stale_since = coalesce(reports_growthbuild.stale_since, EXCLUDED.stale_since)
-    RETURNING stale_since = %(now)s
-"""
-
-
-def _mark_stale_in_one_statement(classroom_unit_id: int, now: datetime) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(_MARK_STALE_SQL, {"classroom_unit_id": classroom_unit_id, "now": now})
+        cursor.execute(_MARK_STALE_SQL, {"classroom_unit_id": classroom_unit_id})
         (is_first_change,) = cursor.fetchone()
+    if is_first_change:
+        _rebuilds_enqueue([classroom_unit_id])
     return bool(is_first_change)
 
 
-@transaction.atomic
-def _mark_stale_locked(classroom_unit_id: int, now: datetime) -> bool:
-    build, _ = GrowthBuild.objects.get_or_create(classroom_unit_id=classroom_unit_id)
-    build = GrowthBuild.objects.select_for_update().get(pk=build.pk)
-    is_first_change = build.stale_since is None
-    build.last_change_at = now
-    if is_first_change:
-        build.stale_since = now
-    build.save(update_fields=["last_change_at", "stale_since"])
-    return is_first_change
+# The first change since the last build sets stale_since to this change's time (so the two
+# are equal), which is how it knows to queue the rebuild. The database's clock, read once, as
+# the rebuild reads it (reports/growth_build/sql/builds_done.sql compares them).
+_MARK_STALE_SQL = """
+    WITH change AS MATERIALIZED (SELECT clock_timestamp() AS at)
+    INSERT INTO reports_growthbuild (classroom_unit_id, last_change_at, stale_since,
+                                     failure_message)
+    SELECT %(classroom_unit_id)s, at, at, '' FROM change
+    ON CONFLICT (classroom_unit_id) DO UPDATE
+    SET last_change_at = EXCLUDED.last_change_at,
+        stale_since = coalesce(reports_growthbuild.stale_since, EXCLUDED.stale_since)
+    RETURNING stale_since = last_change_at
+"""
 
 
 def growth_rebuild_stale() -> int:
     """Rebuild every classroom unit marked stale (the periodic catch-up for anything missed).
 
     A classroom unit whose rebuild fails does not hold up the others: each is rebuilt in its own
-    transaction (a savepoint when called inside one), and the first database error is raised
-    once every other unit has been tried, so the task retries and, when it gives up, marks
-    failed only the builds still stale. Returns the number of units rebuilt.
+    transaction (a savepoint when called inside one), and the first error is raised once every
+    other unit has been tried, so the task retries and, when it gives up, marks failed only the
+    builds still stale. Returns the number of units rebuilt.
     """
     # cross-tenant: the periodic catch-up serves every district; rows stay in their unit.
     stale_ids = list(
@@ -167,11 +126,11 @@ def growth_rebuild_stale() -> int:
         .order_by("classroom_unit_id")
         .values_list("classroom_unit_id", flat=True)
     )
-    errors: list[DatabaseError] = []
+    errors: list[Exception] = []
     for classroom_unit_id in stale_ids:
         try:
             classroom_unit_growth_rebuild(classroom_unit_id=classroom_unit_id)
-        except DatabaseError as error:
+        except Exception as error:  # reported below, after the others
             logger.warning("Growth rebuild of classroom unit %s failed", classroom_unit_id)
             errors.append(error)
     if errors:
@@ -182,134 +141,64 @@ def growth_rebuild_stale() -> int:
 def growth_rebuild(
     *, district_id: int | None = None, phase: PhaseTimer | None = None
 ) -> list[GrowthRebuildResult]:
-    """Rebuild every student row and summary of one district (or of all), set-based.
+    """Rebuild every student row and summary of one district (or of each district), set-based,
+    writing only rows that changed; a rebuild over unchanged scores writes nothing but the
+    build times.
 
-    One transaction per district: lock its classroom units' build rows, then its roll-ups;
-    compute every student row and summary at once (a few SQL statements on PostgreSQL; the
-    same rules in Python elsewhere) and write only rows that changed, so a rebuild over
-    unchanged scores writes nothing. Idempotent; concurrent score changes mark their classroom
-    unit stale after this commits. ``phase`` times the steps (bench/growth_rebuild.py).
+    One transaction per district, and a district whose rebuild fails (its result carries the
+    error) never stops the next: callers decide what a failure means (the Celery task raises
+    it to be retried, the command reports it). ``phase`` times the steps
+    (bench/growth_rebuild.py).
     """
     # cross-tenant: the full rebuild serves every district (or the one asked for).
     districts = District.objects.all_schools().order_by("pk")
     if district_id is not None:
         districts = districts.filter(pk=district_id)
-    return [_district_growth_rebuild(district, phase or _untimed) for district in districts]
+    results = []
+    for district in districts:
+        try:
+            results.append(_district_growth_rebuild(district, phase))
+        except Exception as error:  # one district's failure is reported, not fatal
+            logger.exception("Growth rebuild of district %s failed", district.pk)
+            results.append(GrowthRebuildResult(district_id=district.pk, built_at=None, error=error))
+    return results
 
 
 @transaction.atomic
-def _district_growth_rebuild(district: District, phase: PhaseTimer) -> GrowthRebuildResult:
-    built_at = timezone.now()
-    with phase("locks"):
-        # cross-tenant: this district's classroom units, for its own rebuild.
-        classroom_units = ClassroomUnit.objects.all_schools().filter(
-            classroom__school__district_id=district.pk
-        )
-        _builds_create(classroom_units)
-        # Lock order as in classroom_unit_growth_rebuild: build rows first, then roll-ups.
-        builds = GrowthBuild.objects.all_schools().filter(
-            classroom_unit__classroom__school__district_id=district.pk
-        )
-        classroom_unit_count = len(builds.select_for_update().order_by("pk").values_list("pk"))
-        unit_ids = sorted(set(classroom_units.values_list("unit_id", flat=True).distinct()))
-        _rollup_locks(unit_ids)
-
-    group_ids = _group_ids(district.pk)
-    settings = _growth_settings(district)
-    layouts = _unit_layouts(unit_ids)
-    if _uses_sql():
-        rebuilt = growth_sql.district_rebuild(
-            district_id=district.pk,
-            layouts=layouts,
-            group_ids=group_ids,
-            settings=settings,
-            minimum_n=district.minimum_n,
-            built_at=built_at,
-            phase=phase,
-        )
-        student_rows, summary_rows = rebuilt.student_rows, rebuilt.summary_rows
-        students_written, summaries_written = rebuilt.students_written, rebuilt.summaries_written
-    else:
-        rebuilt_units = list(classroom_units.select_related("unit").order_by("pk"))
-        student_rows = sum(
-            _student_rows_replace(
-                classroom_unit, layouts[classroom_unit.unit_id], settings, built_at
-            )
-            for classroom_unit in rebuilt_units
-        )
-        cells = rollups.classroom_unit_cells(
-            classroom_unit_ids=[classroom_unit.pk for classroom_unit in rebuilt_units],
-            group_ids=group_ids,
-        )
-        by_unit: defaultdict[int, dict[int, rollups.Cells]] = defaultdict(dict)
-        for classroom_unit in rebuilt_units:
-            by_unit[classroom_unit.unit_id][classroom_unit.pk] = cells.get(classroom_unit.pk, {})
-        summary_rows = sum(
-            rollups.district_unit_publish(
-                district=district,
-                unit_id=unit_id,
-                group_ids=group_ids,
-                skill_codes=layouts[unit_id].skill_codes,
-                built_at=built_at,
-                leaf_cells=by_unit[unit_id],
-            ).rows
-            for unit_id in unit_ids
-        )
-        students_written, summaries_written = student_rows, summary_rows
-    builds.update(built_at=built_at, stale_since=None)
+def _district_growth_rebuild(district: District, phase: PhaseTimer | None) -> GrowthRebuildResult:
+    # cross-tenant: this district's own classroom units and units.
+    classroom_unit_ids = list(
+        ClassroomUnit.objects.all_schools()
+        .filter(classroom__school__district_id=district.pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    unit_ids = list(
+        Unit.objects.all_schools().filter(district_id=district.pk).values_list("pk", flat=True)
+    )
+    built: GrowthBuilt = growth_build(
+        district=district,
+        classroom_unit_ids=classroom_unit_ids,
+        unit_ids=unit_ids,
+        group_ids=_group_ids(district.pk),
+        **({"phase": phase} if phase else {}),
+    )
+    _rebuilds_enqueue(built.still_stale)
     logger.info(
-        "Growth of district %s rebuilt at %s: %s classroom units, %s student rows",
+        "Growth of district %s rebuilt as of %s: %s classroom units, %s student rows",
         district.pk,
-        built_at.isoformat(),
-        classroom_unit_count,
-        student_rows,
+        built.read_from.isoformat(),
+        len(classroom_unit_ids),
+        built.student_rows,
     )
     return GrowthRebuildResult(
         district_id=district.pk,
-        built_at=built_at,
-        classroom_units=classroom_unit_count,
-        student_rows=student_rows,
-        summary_rows=summary_rows,
-        student_rows_written=students_written,
-        summary_rows_written=summaries_written,
-    )
-
-
-def _builds_create(classroom_units: QuerySet[ClassroomUnit]) -> None:
-    """A build row for every one of these classroom units that has none yet (one query finds
-    them; making thousands of model instances to ignore would cost more)."""
-    missing = classroom_units.filter(growth_build__isnull=True).values_list("pk", flat=True)
-    GrowthBuild.objects.bulk_create(
-        [GrowthBuild(classroom_unit_id=pk) for pk in missing],
-        ignore_conflicts=True,
-        batch_size=5000,
-    )
-
-
-def _uses_sql() -> bool:
-    """The full rebuild runs in SQL on PostgreSQL (reports/growth_sql.py)."""
-    return connection.vendor == "postgresql"
-
-
-def _rollup_locks(unit_ids: list[int]) -> None:
-    """Take the district × unit roll-up locks (ids ascending, so builders never deadlock).
-
-    On SQLite a writing transaction already excludes every other, so there is nothing to take.
-    """
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for unit_id in sorted(unit_ids):
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", [_ROLLUP_LOCK_NAMESPACE, unit_id]
-            )
-
-
-def _growth_settings(district: District) -> growth.GrowthSettings:
-    return growth.GrowthSettings(
-        growth_target=float(district.growth_target),
-        proficiency_cut=float(district.proficiency_cut),
-        developing_cut=float(district.developing_cut),
+        built_at=built.read_from,
+        classroom_units=len(classroom_unit_ids),
+        student_rows=built.student_rows,
+        summary_rows=built.summary_rows,
+        student_rows_written=built.student_rows_written,
+        summary_rows_written=built.summary_rows_written,
     )
 
 
@@ -323,148 +212,40 @@ def _group_ids(district_id: int) -> list[int]:
     )
 
 
-def _unit_layouts(unit_ids: list[int]) -> dict[int, growth_sql.UnitLayout]:
-    """How student rows of these units are laid out (``growth_sql.UnitLayout``): two queries."""
-    # cross-tenant: the plans of the units being rebuilt.
-    assessments = (
-        Assessment.objects.all_schools()
-        .filter(unit_id__in=unit_ids)
-        .values_list("unit_id", "pk", "kind", "week", "title")
-    )
-    measures = (
-        AssessmentSkill.objects.all_schools()
-        .filter(assessment__unit_id__in=unit_ids)
-        .values_list("pk", "assessment_id", "skill__code", "max_points")
-    )
-    layouts = growth_sql.unit_layouts(list(assessments), list(measures))
-    for unit_id in unit_ids:  # a unit without assessments yet has an empty layout
-        layouts.setdefault(unit_id, growth_sql.UnitLayout(unit_id, (), (), (), (), ()))
-    return layouts
-
-
-def _enqueue_rebuild(classroom_unit_id: int) -> None:
-    from reports.tasks import classroom_unit_growth_rebuild_task
-
-    transaction.on_commit(
-        lambda: classroom_unit_growth_rebuild_task.apply_async(
-            args=[classroom_unit_id],
-            countdown=django_settings.THINSLICE_GROWTH_DEBOUNCE_SECONDS,
-        )
-    )
-
-
-def _student_rows_replace(
-    classroom_unit: ClassroomUnit,
-    layout: growth_sql.UnitLayout,
-    settings: growth.GrowthSettings,
-    built_at: datetime,
-) -> int:
-    """Replace one classroom unit's student rows, computed in Python by reports/growth.py."""
-    scores_by_student = _scores_by_student_and_assessment(classroom_unit.pk)
-    student_ids = set(
-        Enrollment.objects.all_schools()
-        .filter(classroom_id=classroom_unit.classroom_id, start_date__lte=classroom_unit.ends_on)
-        .exclude(end_date__lt=classroom_unit.start_date)
-        .values_list("student_id", flat=True)
-    ) | set(scores_by_student)
-    rows = [
-        _student_growth_row(
-            classroom_unit, student_id, layout, scores_by_student[student_id], settings
-        )
-        for student_id in sorted(student_ids)
-    ]
-    for row in rows:
-        row.built_at = built_at
-    StudentGrowth.objects.all_schools().filter(classroom_unit_id=classroom_unit.pk).delete()
-    StudentGrowth.objects.bulk_create(rows)
-    return len(rows)
-
-
-def _scores_by_student_and_assessment(
-    classroom_unit_id: int,
-) -> defaultdict[int, defaultdict[int, list[growth.SkillScore]]]:
-    # cross-tenant: scoped by the classroom unit being rebuilt.
-    scores = (
-        Score.objects.all_schools()
-        .filter(classroom_unit_id=classroom_unit_id)
-        .values_list(
-            "student_id",
-            "assessment_skill__assessment_id",
-            "assessment_skill__skill__code",
-            "points",
-            "assessment_skill__max_points",
-            "status",
-        )
-    )
-    by_student: defaultdict[int, defaultdict[int, list[growth.SkillScore]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for student_id, assessment_id, skill_code, points, max_points, status in scores:
-        by_student[student_id][assessment_id].append(
-            growth.SkillScore(
-                skill_code=skill_code, points=points, max_points=max_points, status=status
-            )
-        )
-    return by_student
-
-
-def _student_growth_row(
-    classroom_unit: ClassroomUnit,
-    student_id: int,
-    layout: growth_sql.UnitLayout,
-    scores_by_assessment: dict[int, list[growth.SkillScore]],
-    settings: growth.GrowthSettings,
-) -> StudentGrowth:
-    """One student's row: reports/growth.py's numbers in the unit's layout."""
-    percentages = [
-        growth.assessment_percentage(scores_by_assessment.get(assessment_id, []))
-        for assessment_id in layout.assessment_ids
-    ]
-    pre = layout.position_of("pre")
-    post = layout.position_of("post")
-
-    def skills_at(position: int | None) -> dict[str, float]:
-        if position is None:
-            return {}
-        return growth.skill_percentages(
-            scores_by_assessment.get(layout.assessment_ids[position], [])
+def _rebuilds_enqueue(classroom_unit_ids: Iterable[int]) -> None:
+    """Queue a rebuild of each classroom unit once the current transaction commits, a few
+    seconds later (changes keep coming while a class is being typed in)."""
+    for classroom_unit_id in classroom_unit_ids:
+        transaction.on_commit(
+            lambda classroom_unit_id=classroom_unit_id: _rebuild_queue(classroom_unit_id)
         )
 
-    pre_skills, post_skills = skills_at(pre), skills_at(post)
-    result = growth.student_growth(
-        pre_percentage=None if pre is None else percentages[pre],
-        post_percentage=None if post is None else percentages[post],
-        pre_week=1 if pre is None else layout.weeks[pre],
-        post_week=1 if post is None else layout.weeks[post],
-        formative_percentages=[
-            (week, percentage)
-            for kind, week, percentage in zip(layout.kinds, layout.weeks, percentages, strict=True)
-            if kind == "formative"
-        ],
-        settings=settings,
-        pre_skill_percentages=pre_skills,
-        post_skill_percentages=post_skills,
-    )
-    return StudentGrowth(
-        classroom_unit=classroom_unit,
-        student_id=student_id,
-        pre_percentage=result.pre_percentage,
-        post_percentage=result.post_percentage,
-        gain=result.gain,
-        normalized_gain=result.normalized_gain,
-        is_at_ceiling=result.is_at_ceiling,
-        has_little_room_to_grow=result.has_little_room_to_grow,
-        slope_per_week=result.slope_per_week,
-        is_target_met=result.is_target_met,
-        is_complete=result.is_complete,
-        pre_band="" if result.pre_band is None else result.pre_band.value,
-        post_band="" if result.post_band is None else result.post_band.value,
-        skill_codes=list(layout.skill_codes),
-        pre_skills=[pre_skills.get(code) for code in layout.skill_codes],
-        post_skills=[post_skills.get(code) for code in layout.skill_codes],
-        checkpoint_weeks=list(layout.weeks),
-        checkpoint_percentages=percentages,
-    )
+
+# Rebuilds queued while an inline rebuild runs in this thread (see _rebuild_queue).
+_inline_rebuilds = threading.local()
+
+
+def _rebuild_queue(classroom_unit_id: int) -> None:
+    from reports.tasks import classroom_unit_growth_rebuild_task as task
+
+    countdown = django_settings.THINSLICE_GROWTH_DEBOUNCE_SECONDS
+    if not task.app.conf.task_always_eager:
+        task.apply_async(args=[classroom_unit_id], countdown=countdown)
+        return
+    # No broker (the embedded default): the task runs here and now. A rebuild queued by a
+    # rebuild (its class changed meanwhile) runs after it, not inside it; nested, a class typed
+    # in all along would go deeper with every rebuild until Python's recursion limit.
+    waiting: list[int] | None = getattr(_inline_rebuilds, "waiting", None)
+    if waiting is not None:
+        if classroom_unit_id not in waiting:
+            waiting.append(classroom_unit_id)
+        return
+    _inline_rebuilds.waiting = waiting = [classroom_unit_id]
+    try:
+        while waiting:
+            task.apply_async(args=[waiting.pop(0)], countdown=countdown)
+    finally:
+        _inline_rebuilds.waiting = None
 
 
 def growth_build_outcome_record(

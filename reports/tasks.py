@@ -81,13 +81,20 @@ def growth_rebuild_stale_task() -> int:
 def growth_rebuild_task(district_id: int | None = None) -> list[dict[str, object]]:
     """Periodic (celery beat): the set-based full rebuild of one district or all, in one task
     (never one task per classroom). Returns, per district, when it was built and what it wrote.
+
+    A district whose rebuild fails does not stop the others: once every district was tried, the
+    first failure is raised, so the task is retried (a database error) or, when it gives up,
+    marks failed the builds still waiting; the districts built meanwhile are current.
     """
     results = services.growth_rebuild(district_id=district_id)
     services.growth_build_outcome_record(district_id=district_id)
+    failed = [result.error for result in results if result.error is not None]
+    if failed:
+        raise failed[0]
     return [
         {
             "district_id": result.district_id,
-            "built_at": result.built_at.isoformat(),
+            "built_at": result.built_at.isoformat() if result.built_at else None,
             "classroom_units": result.classroom_units,
             "student_rows": result.student_rows,
             "summary_rows": result.summary_rows,

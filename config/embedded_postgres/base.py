@@ -1,7 +1,7 @@
 """Django's PostgreSQL backend, starting the embedded server first (config/embedded_postgres).
 
-Everything else is Django's own backend: the same SQL, the same vendor, the same features as
-the server production uses.
+Everything else is Django's own backend: the same SQL and the same features as the server
+production uses.
 """
 
 from __future__ import annotations

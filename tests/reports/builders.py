@@ -102,7 +102,7 @@ _SUMMARY_MODELS: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
     (SchoolUnitGrowthSummary, ("school_id", "unit_id")),
     (DistrictUnitGrowthSummary, ("district_id", "unit_id")),
 )
-_SKIPPED = {"id", "built_at", "moments"}
+_SKIPPED = {"id", "built_at"}
 
 
 def summaries_snapshot() -> dict[tuple[Any, ...], dict[str, Any]]:

@@ -209,14 +209,14 @@ def test_periodic_catch_up_rebuilds_the_others_when_one_class_fails(monkeypatch)
     healthy, _ = _class_with_scores()
     for classroom_unit in (failing, healthy):
         GrowthBuild.objects.create(classroom_unit=classroom_unit, stale_since=timezone.now())
-    replace = growth_services._student_rows_replace
+    build = growth_services.growth_build
 
-    def refuse_one(classroom_unit, *args, **kwargs):
-        if classroom_unit.pk == failing.pk:
+    def refuse_one(*, classroom_unit_ids, **kwargs):
+        if failing.pk in classroom_unit_ids:
             raise OperationalError("the database refused this class")
-        return replace(classroom_unit, *args, **kwargs)
+        return build(classroom_unit_ids=classroom_unit_ids, **kwargs)
 
-    monkeypatch.setattr(growth_services, "_student_rows_replace", refuse_one)
+    monkeypatch.setattr(growth_services, "growth_build", refuse_one)
 
     with pytest.raises(OperationalError):
         growth_services.growth_rebuild_stale()
@@ -250,19 +250,19 @@ def test_a_task_giving_up_marks_failed_only_a_build_still_waiting_for_its_update
 
 def _district(*, schools: int, classes: int, name: str):
     """``schools`` × ``classes`` classrooms of five students, about 40% in the EL group."""
-    import random
 
     from tests.reports.builders import growth_world
 
-    rng = random.Random(3)
+    # Every class alike: five students, two of them English learners (P1, P2), so no pair is
+    # suppressed anywhere and the edited class is the same in a small district and a large one.
     layout = {
         f"{name} school {school}": {
             f"{name} {school}-{number}": [
                 (
                     f"{name}{school}{number}P{index}",
-                    ["EL"] if rng.random() < 0.4 else [],
-                    (rng.randint(0, 4), rng.randint(0, 6)),
-                    (rng.randint(0, 4), rng.randint(0, 6)),
+                    ["EL"] if index in (1, 2) else [],
+                    (1, index),
+                    (2, min(6, index + 1)),
                 )
                 for index in range(5)
             ]
@@ -277,8 +277,9 @@ def _district(*, schools: int, classes: int, name: str):
 @pytest.mark.parametrize("edit", ["points", "absent"])
 def test_incremental_rebuild_work_does_not_grow_with_the_district(edit):
     """After one class's score changes, the rebuild runs the same queries in a district of 2
-    classrooms as in one of 16; when only points changed (who counts did not) it writes the
-    same rows: the class's, its school's and its district's."""
+    classrooms as in one of 16, and writes the same rows: those of the class, its school and
+    its district whose numbers changed (here everyone's, and the English learners' pair, whose
+    rest gained or lost a student: the group's row carries the gaps to the rest)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -317,6 +318,173 @@ def test_incremental_rebuild_work_does_not_grow_with_the_district(edit):
 
     (small_queries, small_rows), (large_queries, large_rows) = work
     assert small_queries == large_queries
-    if edit == "points":
-        # Everyone's row and the EL group's two rows, for the class, its school, its district.
-        assert small_rows == large_rows == 9
+    assert small_rows == large_rows == 9
+
+
+@pytest.mark.django_db
+def test_a_district_without_units_is_rebuilt_and_so_are_the_districts_after_it():
+    """The nightly rebuild and the command go through every district; one without units yet
+    (or with units that no class teaches) has nothing to build and must not stop the rest."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from reports.tasks import growth_rebuild_task
+
+    empty = factories.DistrictFactory(name="No units yet")
+    untaught = factories.DistrictFactory(name="Units nobody teaches")
+    factories.make_unit(untaught)
+    classroom_unit, _ = _class_with_scores()
+    assert empty.pk < classroom_unit.classroom.school.district_id
+
+    out = StringIO()
+    call_command("growth_rebuild", stdout=out)
+
+    assert f"District {empty.pk}: built at" in out.getvalue()
+    assert f"District {untaught.pk}: built at" in out.getvalue()
+    assert StudentGrowth.objects.filter(classroom_unit=classroom_unit).count() == 3
+    results = growth_rebuild_task()
+    assert {result["district_id"] for result in results} >= {empty.pk, untaught.pk}
+
+
+@pytest.mark.django_db
+def test_one_districts_failed_rebuild_leaves_the_others_rebuilt(monkeypatch):
+    """A district whose rebuild fails is reported (the command exits with an error, the task
+    raises so it is retried), but every other district is rebuilt first."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.db import OperationalError
+
+    from reports import services as growth_services
+    from reports.tasks import growth_rebuild_task
+
+    failing, _ = _class_with_scores()
+    healthy, _ = _class_with_scores()
+    failing_district = failing.classroom.school.district
+    assert failing_district.pk < healthy.classroom.school.district_id
+    build = growth_services.growth_build
+
+    def refuse_one(*, district, **kwargs):
+        if district.pk == failing_district.pk:
+            raise OperationalError("the database refused this district")
+        return build(district=district, **kwargs)
+
+    monkeypatch.setattr(growth_services, "growth_build", refuse_one)
+
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 of 2 districts were not rebuilt"):
+        call_command("growth_rebuild", stdout=StringIO(), stderr=err)
+    assert f"District {failing_district.pk}: not rebuilt: OperationalError" in err.getvalue()
+    assert StudentGrowth.objects.filter(classroom_unit=healthy).count() == 3
+    assert not StudentGrowth.objects.filter(classroom_unit=failing).exists()
+
+    StudentGrowth.objects.all().delete()
+    with pytest.raises(OperationalError):
+        growth_rebuild_task.run()
+    assert StudentGrowth.objects.filter(classroom_unit=healthy).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_score_saved_during_a_full_rebuild_is_not_held_up_by_it(monkeypatch):
+    """The full rebuild of a district takes seconds; a teacher's save must not wait for it.
+    Here the rebuild is held open just before it writes its summaries while a co-teacher's
+    save commits: the save finishes at once, and because the rebuild may have read before it,
+    the class is left marked stale (with its rebuild queued), not marked built."""
+    import threading
+
+    from django.db import connection as main_connection
+    from django.db import connections
+
+    from assessments.services import ScoreEntry, scores_save
+    from reports import services as growth_services
+
+    classroom_unit, students = _class_with_scores()
+    teacher = factories.UserFactory(district=classroom_unit.classroom.school.district)
+    classroom_unit.classroom.teachers.add(teacher)
+    district_id = classroom_unit.classroom.school.district_id
+    growth_services.growth_rebuild(district_id=district_id)
+    queued: list[int] = []
+    monkeypatch.setattr(
+        classroom_unit_growth_rebuild_task,
+        "apply_async",
+        lambda args, countdown: queued.append(args[0]),
+    )
+    reading_done, may_finish = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def phase(name):
+        if name == "summary rows built":
+            reading_done.set()
+            may_finish.wait(30)
+        yield
+
+    def rebuild():
+        try:
+            [result] = growth_services.growth_rebuild(district_id=district_id, phase=phase)
+            assert result.error is None, result.error
+        except BaseException as error:  # reported to the test below
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    rebuilding = threading.Thread(target=rebuild)
+    rebuilding.start()
+    try:
+        assert reading_done.wait(30), "the rebuild got to its summaries"
+        started = time.monotonic()
+        result = scores_save(
+            actor=teacher,
+            classroom_unit=classroom_unit,
+            assessment=classroom_unit.unit.assessments.get(kind="pre"),
+            entries=[ScoreEntry(students["Cy"].pk, "A", "4")],
+        )
+        saved_in = time.monotonic() - started
+        assert result.is_applied
+        assert not main_connection.in_atomic_block
+        assert saved_in < 2, f"the save waited {saved_in:.1f} s for the rebuild"
+    finally:
+        may_finish.set()
+        rebuilding.join(60)
+    assert not failures, failures
+    build = GrowthBuild.objects.get(classroom_unit=classroom_unit)
+    assert build.stale_since is not None, "a change the rebuild may have missed keeps it stale"
+    assert classroom_unit.pk in queued
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_a_class_changed_during_each_rebuild_is_rebuilt_again_after_it(
+    monkeypatch,
+):
+    """With no broker (the embedded default) tasks run inline. A class whose scores change
+    while it is being rebuilt is queued again; inline, that rebuild must run after the one that
+    queued it, not inside it, or a class typed in all along would nest rebuilds until Python's
+    recursion limit stops the save."""
+    import dataclasses
+    import inspect
+
+    from django.db import transaction
+
+    from reports import services as growth_services
+
+    classroom_unit, _students = _class_with_scores()
+    real_growth_build = growth_services.growth_build
+    depths: list[int] = []
+
+    def changed_during_the_first_five(**arguments):
+        built = real_growth_build(**arguments)
+        depths.append(len(inspect.stack(0)))
+        if len(depths) <= 5:  # a save committed after this rebuild read the scores
+            return dataclasses.replace(built, still_stale=[classroom_unit.pk])
+        return built
+
+    monkeypatch.setattr(growth_services, "growth_build", changed_during_the_first_five)
+    with transaction.atomic():  # a score change, committed: its rebuild runs inline
+        growth_services.classroom_unit_growth_mark_stale(classroom_unit_id=classroom_unit.pk)
+
+    assert len(depths) == 6, "each change during a rebuild gets a rebuild of its own"
+    assert len(set(depths)) == 1, f"rebuilds nested inside each other: stack depths {depths}"
+    assert set(_growth_by_name(classroom_unit)) == {"Ada", "Ben", "Cy"}

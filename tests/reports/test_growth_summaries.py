@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from assessments.models import Score, ScoreStatus
@@ -30,6 +29,7 @@ from reports.models import (
 )
 from reports.tasks import growth_rebuild_task
 from tests import factories
+from tests.reports import oracle
 from tests.reports.builders import (
     GrowthWorld,
     enter,
@@ -258,13 +258,11 @@ def test_full_rebuild_drops_rows_of_students_who_left_before_the_unit() -> None:
 
 
 @pytest.mark.django_db
-def test_stored_student_rows_carry_skills_trajectory_and_bands() -> None:
+def test_stored_student_rows_carry_the_trajectory_and_bands() -> None:
     world = build()
 
     ana = StudentGrowth.objects.get(student=world.students["Ana"])
 
-    assert ana.pre_skill_percentages == {"A": 50.0, "B": 50.0}
-    assert ana.post_skill_percentages == {"A": 100.0, "B": pytest.approx(500 / 6)}
     assert ana.trajectory == [[1, 50.0], [8, 90.0]]
     assert ana.slope_per_week == pytest.approx(40 / 7)
     assert (ana.pre_band, ana.post_band) == ("developing", "proficient")
@@ -289,49 +287,33 @@ def test_rebuild_command_and_task_report_when_they_built() -> None:
 
 
 @pytest.mark.django_db
-def test_sql_and_python_full_rebuilds_agree(monkeypatch) -> None:
-    """On PostgreSQL the full rebuild runs in SQL (reports/growth_sql.py); it must give exactly
-    the rows that reports/growth.py gives, student by student and summary by summary."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL rebuild runs on PostgreSQL only")
+def test_a_rebuild_stores_exactly_what_growth_py_gives() -> None:
+    """The rebuild runs in SQL (reports/growth_build/); every student row and summary row it
+    stores must be what reports/growth.py gives for the same scores (tests/reports/oracle.py)."""
     world = build()
-    sql_students, sql_summaries = students_snapshot(), summaries_snapshot()
-    StudentGrowth.objects.all().delete()
 
-    monkeypatch.setattr(services, "_uses_sql", lambda: False)
-    services.growth_rebuild(district_id=world.district.pk)
-
-    assert students_snapshot() == sql_students
-    assert summaries_snapshot() == sql_summaries
+    oracle.assert_stored_rows_match(world.district)
 
 
 @pytest.mark.django_db
-def test_sql_and_python_full_rebuilds_agree_on_a_demo_district(monkeypatch) -> None:
+def test_a_rebuild_stores_what_growth_py_gives_on_a_demo_district() -> None:
     """Formatives, absences, exempt skills, late joiners, students at the ceiling, three student
     groups and the default minimum n, as seed_demo makes them."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL rebuild runs on PostgreSQL only")
-    from classrooms.demo import demo_district_seed
-    from classrooms.models import District
+    from reports.demo import demo_district_seed
 
     demo_district_seed(
         name="Agreement", students=150, seed=7, username_prefix="agree-", password="pw"
     )
     district = District.objects.get(name="Agreement")
     services.growth_rebuild(district_id=district.pk)
-    sql_students, sql_summaries = students_snapshot(), summaries_snapshot()
+    students = students_snapshot()
     assert any(
         sum(percentage is not None for percentage in row["checkpoint_percentages"]) > 2
-        for row in sql_students.values()
+        for row in students.values()
     )
-    assert any(not row["is_complete"] for row in sql_students.values())
-    StudentGrowth.objects.all().delete()
+    assert any(not row["is_complete"] for row in students.values())
 
-    monkeypatch.setattr(services, "_uses_sql", lambda: False)
-    services.growth_rebuild(district_id=district.pk)
-
-    assert students_snapshot() == sql_students
-    assert summaries_snapshot() == sql_summaries
+    oracle.assert_stored_rows_match(district)
 
 
 @pytest.mark.django_db
@@ -377,12 +359,11 @@ def test_incremental_rebuilds_after_random_edits_always_equal_a_full_rebuild() -
         services.growth_rebuild(district_id=world.district.pk)
 
         assert incremental == summaries_snapshot(), name
+    oracle.assert_stored_rows_match(world.district)
 
 
 @pytest.mark.django_db
 def test_a_rebuild_over_unchanged_scores_writes_nothing_but_build_times() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL rebuild runs on PostgreSQL only")
     world = build()
     students, summaries = students_snapshot(), summaries_snapshot()
 
@@ -462,106 +443,61 @@ def _two_shapes_world() -> District:
     return district
 
 
-def _python_rebuild_agrees(district_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    services.growth_rebuild(district_id=district_id)
-    sql_students, sql_summaries = students_snapshot(), summaries_snapshot()
-    StudentGrowth.objects.all().delete()
-    monkeypatch.setattr(services, "_uses_sql", lambda: False)
-    services.growth_rebuild(district_id=district_id)
-
-    assert students_snapshot() == sql_students
-    assert summaries_snapshot() == sql_summaries
-
-
 @pytest.mark.django_db
-def test_sql_and_python_full_rebuilds_agree_on_units_of_different_shapes(monkeypatch) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL rebuild runs on PostgreSQL only")
+def test_units_of_different_shapes_are_stored_as_growth_py_gives() -> None:
     district = _two_shapes_world()
+    services.growth_rebuild(district_id=district.pk)
 
-    _python_rebuild_agrees(district.pk, monkeypatch)
-
+    oracle.assert_stored_rows_match(district)
     wide = StudentGrowth.objects.filter(classroom_unit__unit__title="Wide").first()
     assert wide is not None
-    assert wide.skill_codes == ["A", "B", "C"]
     assert wide.checkpoint_weeks == [1, 4, 6]
-    assert "C" not in wide.pre_skill_percentages
+    # The pre leaves skill C out: nobody has C at both pre and post, so it has no means.
+    wide_class = ClassroomUnitGrowthSummary.objects.filter(
+        classroom_unit__unit__title="Wide", part=BreakdownPart.ALL
+    ).first()
+    assert wide_class is not None
+    assert set(wide_class.skill_means) <= {"A", "B"}
+    assert wide_class.skill_means
     blank = StudentGrowth.objects.filter(classroom_unit__unit__title="Blank")
     assert blank.count() == 3
     assert all(not row.is_complete and row.trajectory == [] for row in blank)
 
 
 @pytest.mark.django_db
-def test_sql_and_python_full_rebuilds_agree_when_totals_are_summed_apart(monkeypatch) -> None:
-    """Points and max points share one float sum only while both fit in 26 bits; past that
-    (huge max points) they are summed apart, with the same results."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL rebuild runs on PostgreSQL only")
-    from reports import growth_sql
-
-    world = growth_world(minimum_n=2, layout=LAYOUT)
-    monkeypatch.setattr(growth_sql, "_PACKING_LIMIT", 1)
-
-    _python_rebuild_agrees(world.district.pk, monkeypatch)
-
-
-@pytest.mark.django_db
-def test_incremental_rebuild_that_leaves_a_school_all_equal_equals_a_full_rebuild(
-    monkeypatch,
-) -> None:
-    """School 1's pre percentages become all 50: its SD is exactly 0, which subtracting the
-    class's old moments from the school's could only approximate, so the school is added up
-    from its classrooms again."""
-    from reports import rollups
-
+def test_incremental_rebuild_that_leaves_a_school_all_equal_equals_a_full_rebuild() -> None:
+    """School 1's pre percentages become all 50: its pre SD must be exactly 0, after one class's
+    rebuild as after a full one (the effect size divides by the SDs)."""
     world = build()
     for name in ("Ana", "Ben", "Cai", "Dee"):
         enter(world.classroom_units["C1"], world.students[name], "pre", (2, 3))
     services.classroom_unit_growth_rebuild(classroom_unit_id=world.classroom_units["C1"].pk)
     for name in ("Eli", "Fay", "Gus"):
         enter(world.classroom_units["C2"], world.students[name], "pre", (2, 3))
-    refused = []
-    replace = rollups.cells_replace
-
-    def spied(*args, **kwargs):
-        try:
-            return replace(*args, **kwargs)
-        except rollups.Cancelled:
-            refused.append(True)
-            raise
-
-    monkeypatch.setattr(rollups, "cells_replace", spied)
 
     services.classroom_unit_growth_rebuild(classroom_unit_id=world.classroom_units["C2"].pk)
     incremental = summaries_snapshot()
-    assert refused, "the school's difference of moments was refused"
     services.growth_rebuild(district_id=world.district.pk)
 
     assert incremental == summaries_snapshot()
     school = everyone(SchoolUnitGrowthSummary, school=world.schools["School 1"], unit=world.unit)
     assert school.mean_pre_percentage == pytest.approx(50.0)
+    oracle.assert_stored_rows_match(world.district)
 
 
 @pytest.mark.django_db
-def test_a_rebuild_adds_floats_in_one_order_whatever_order_the_parts_come_in(
-    monkeypatch,
-) -> None:
-    """Each class's students are first added up per combination of student groups; the order
-    those parts are stored in follows the plan (a hash table sized from estimates, which
-    differ between a first build and later ones). Cells must add the parts in one fixed order
-    all the same, or an unchanged district would look changed: here the second build stores
-    its parts scrambled, and writes nothing."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the SQL rebuild runs on PostgreSQL only")
+def test_a_rebuild_gives_the_same_numbers_whatever_order_the_rows_are_read_in() -> None:
+    """Sums over many students in many combinations of student groups must come out the same
+    to the last bit whatever order PostgreSQL reads the stored rows in, or an unchanged
+    district would look changed: here the student rows are stored again in a shuffled order
+    before the second build, which writes nothing."""
     import random
 
-    from classrooms.demo import demo_district_seed
-    from reports import growth_sql
+    from reports.demo import demo_district_seed
 
     demo_district_seed(name="Twice", students=300, seed=3, username_prefix="twice-", password="pw")
     district = District.objects.get(name="Twice")
-    # Six more student groups: a class splits into many combinations, so its cells add up
-    # many parts, where the order of float additions shows.
+    # Six more student groups: a class splits into many combinations of groups.
     rng = random.Random(9)
     students = list(district.students.all())
     for number in range(6):
@@ -569,19 +505,47 @@ def test_a_rebuild_adds_floats_in_one_order_whatever_order_the_parts_come_in(
         group.students.set([student for student in students if rng.random() < 0.5])
     [first] = services.growth_rebuild(district_id=district.pk)
     summaries = summaries_snapshot()
-    partials = growth_sql._partials_sql
-    prefix = "CREATE TEMPORARY TABLE growth_partial ON COMMIT DROP AS"
-
-    def scrambled(*args):
-        statement = partials(*args).strip()
-        assert statement.startswith(prefix)
-        select = statement.removeprefix(prefix)
-        return f"{prefix} SELECT * FROM ({select}) parts ORDER BY md5(parts::text)"  # noqa: S608
-
-    monkeypatch.setattr(growth_sql, "_partials_sql", scrambled)
+    rows = list(StudentGrowth.objects.all_schools().all())
+    rng.shuffle(rows)
+    StudentGrowth.objects.all_schools().all().delete()
+    StudentGrowth.objects.bulk_create(rows)
 
     [again] = services.growth_rebuild(district_id=district.pk)
 
     assert first.summary_rows_written == first.summary_rows > 0
     assert (again.student_rows_written, again.summary_rows_written) == (0, 0)
     assert summaries_snapshot() == summaries
+
+
+@pytest.mark.django_db
+def test_a_periodic_rebuild_picks_up_changes_that_are_not_scores() -> None:
+    """A unit whose inputs are unchanged is skipped by the periodic rebuild; so everything a
+    summary depends on besides scores must count as a change: a student joining a group, the
+    district's minimum n, a class starting the unit with nobody in it yet, a second unit
+    taught and then no longer taught."""
+    world = build()
+    district = world.district
+
+    world.students["Cai"].groups.add(world.groups["EL"])
+    [result] = services.growth_rebuild(district_id=district.pk)
+    assert result.summary_rows_written > 0
+    oracle.assert_stored_rows_match(district)
+
+    district.minimum_n = 3
+    district.save(update_fields=["minimum_n"])
+    services.growth_rebuild(district_id=district.pk)
+    oracle.assert_stored_rows_match(district)
+
+    empty = factories.ClassroomFactory(school=world.schools["School 2"], name="C4")
+    factories.ClassroomUnitFactory(classroom=empty, unit=world.unit)
+    services.growth_rebuild(district_id=district.pk)
+    oracle.assert_stored_rows_match(district)
+
+    other = factories.make_unit(district, title="Decimals")
+    taught = factories.ClassroomUnitFactory(classroom=world.classrooms["C1"], unit=other)
+    services.growth_rebuild(district_id=district.pk)
+    assert DistrictUnitGrowthSummary.objects.all_schools().filter(unit=other).exists()
+    taught.delete()
+    services.growth_rebuild(district_id=district.pk)
+    assert not DistrictUnitGrowthSummary.objects.all_schools().filter(unit=other).exists()
+    oracle.assert_stored_rows_match(district)

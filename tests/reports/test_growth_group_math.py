@@ -1,36 +1,29 @@
-"""Roll-ups and suppression across a hierarchy, checked without a database.
+"""Group statistics and suppression across a hierarchy, checked without a database.
 
-``moments_summary(merge of parts)`` must equal ``group_summary(all students)``, and hiding cells
-of a classroom → school → district hierarchy must leave no hidden value recoverable from the
-shown ones (checked by linear algebra over exact fractions).
+A school's ``group_summary`` is that of its classrooms' students together (worked by hand), and
+hiding cells of a classroom → school → district hierarchy must leave no hidden value recoverable
+from the shown ones (checked by linear algebra over exact fractions). The rebuild's SQL is
+compared with these definitions in tests/reports/test_growth_summaries.py.
 """
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports import rollups
 from reports.growth import (
-    BAND_PAIRS,
     BreakdownCounts,
     BreakdownSuppression,
-    GroupSummary,
-    GrowthMoments,
     HakeBand,
     ProficiencyBand,
-    RunningMoments,
     StudentGrowth,
     breakdown_hierarchy_suppression,
     cells_to_suppress,
     group_summary,
     is_breakdown_suppressed,
-    moments_of,
-    moments_summary,
     nested_breakdown_suppression,
     student_growth,
 )
@@ -49,63 +42,17 @@ def student(
     )
 
 
-def assert_summaries_match(actual: GroupSummary, expected: GroupSummary) -> None:
-    """Counts and bands exactly, floats to 1e-9 (they are summed in a different order)."""
-    for name in (
-        "n",
-        "incomplete_count",
-        "hake_band",
-        "at_ceiling_count",
-        "target_met_count",
-        "little_room_to_grow_count",
-        "pre_band_counts",
-        "post_band_counts",
-        "band_transition_counts",
-    ):
-        assert getattr(actual, name) == getattr(expected, name), name
-    for name in (
-        "mean_pre_percentage",
-        "mean_post_percentage",
-        "mean_gain",
-        "class_average_normalized_gain",
-        "mean_individual_normalized_gain",
-        "effect_size_d_av",
-        "share_meeting_target",
-    ):
-        value, wanted = getattr(actual, name), getattr(expected, name)
-        assert (value is None) == (wanted is None), name
-        if wanted is not None:
-            assert value == pytest.approx(wanted, rel=1e-9, abs=1e-9), name
-    interval, wanted_interval = (
-        actual.mean_gain_confidence_interval,
-        expected.mean_gain_confidence_interval,
-    )
-    assert (interval is None) == (wanted_interval is None)
-    if interval is not None and wanted_interval is not None:
-        assert interval.lower == pytest.approx(wanted_interval.lower, rel=1e-9, abs=1e-9)
-        assert interval.upper == pytest.approx(wanted_interval.upper, rel=1e-9, abs=1e-9)
-    assert actual.skill_means.keys() == expected.skill_means.keys()
-    for code, means in expected.skill_means.items():
-        assert actual.skill_means[code].n == means.n
-        assert actual.skill_means[code].mean_pre_percentage == pytest.approx(
-            means.mean_pre_percentage
-        )
-        assert actual.skill_means[code].mean_post_percentage == pytest.approx(
-            means.mean_post_percentage
-        )
-
-
 # --------------------------------------------------------------------------------------------
-# Moments: hand-worked
+# Group summaries: hand-worked
 # --------------------------------------------------------------------------------------------
 
 
-def test_school_summary_from_two_classrooms_moments_by_hand() -> None:
+def test_school_summary_of_two_classrooms_by_hand() -> None:
     # Class A: (40 → 70), (60 → 80), one incomplete. Class B: (50 → 50), (100 → 100).
     class_a = [student(40, 70, {"A": (50, 100)}), student(60, 80), student(30, None)]
     class_b = [student(50, 50, {"A": (0, 50)}), student(100, 100)]
 
-    school = moments_summary(moments_of(class_a) + moments_of(class_b))
+    school = group_summary(class_a + class_b)
 
     assert school.n == 4
     assert school.incomplete_count == 1
@@ -135,176 +82,32 @@ def test_school_summary_from_two_classrooms_moments_by_hand() -> None:
     assert transitions[(ProficiencyBand.DEVELOPING, ProficiencyBand.PROFICIENT)] == 2
     assert transitions[(ProficiencyBand.DEVELOPING, ProficiencyBand.DEVELOPING)] == 1
     assert transitions[(ProficiencyBand.PROFICIENT, ProficiencyBand.PROFICIENT)] == 1
-    assert_summaries_match(school, group_summary(class_a + class_b))
 
 
-def test_equal_scores_give_zero_sd_so_no_effect_size_after_merging() -> None:
-    students = [student(100 / 3, 200 / 3) for _ in range(7)]
-    merged = GrowthMoments()
-    for one in students:
-        merged = merged + moments_of([one])
-
-    summary = moments_summary(merged)
+def test_equal_scores_give_zero_sd_so_no_effect_size() -> None:
+    summary = group_summary([student(100 / 3, 200 / 3) for _ in range(7)])
 
     assert summary.effect_size_d_av is None
-    assert group_summary(students).effect_size_d_av is None
     interval = summary.mean_gain_confidence_interval
     assert interval is not None and interval.lower == interval.upper
 
 
 def test_empty_and_incomplete_only_groups_have_no_statistics() -> None:
-    summary = moments_summary(moments_of([student(None, 50), student(40, None)]))
+    summary = group_summary([student(None, 50), student(40, None)])
 
     assert summary.n == 0
     assert summary.incomplete_count == 2
     assert summary.mean_gain is None
     assert summary.share_meeting_target is None
-    assert moments_summary(GrowthMoments()).n == 0
+    assert group_summary([]).n == 0
 
 
 def test_one_student_has_no_interval_and_no_effect_size() -> None:
-    summary = moments_summary(moments_of([student(20, 60)]))
+    summary = group_summary([student(20, 60)])
 
     assert summary.mean_gain == pytest.approx(40)
     assert summary.mean_gain_confidence_interval is None
     assert summary.effect_size_d_av is None
-
-
-def test_running_moments_merge_like_the_whole_sample() -> None:
-    left = RunningMoments.of(1) + RunningMoments.of(2)
-    right = RunningMoments.of(3) + RunningMoments.of(10)
-
-    merged = left + right
-
-    assert merged.count == 4
-    assert merged.mean == pytest.approx(4.0)
-    assert merged.sample_sd == pytest.approx(math.sqrt((9 + 4 + 1 + 36) / 3))
-    assert RunningMoments.of(5).sample_sd is None
-
-
-def test_moments_survive_json_exactly() -> None:
-    moments = moments_of([student(100 / 3, 70.1, {"A": (1 / 3, 2 / 3)}), student(10, None)])
-
-    assert GrowthMoments.from_json(moments.to_json()) == moments
-
-
-# --------------------------------------------------------------------------------------------
-# Moments: properties
-# --------------------------------------------------------------------------------------------
-
-percentages = st.one_of(
-    st.sampled_from([0.0, 40.0, 70.0, 90.0, 100.0, 100 / 3]),
-    st.floats(min_value=0, max_value=100, allow_nan=False),
-)
-skill_values = st.dictionaries(
-    st.sampled_from(["A", "B", "C"]), st.tuples(percentages, percentages), max_size=3
-)
-students = st.builds(
-    student,
-    st.one_of(st.none(), percentages),
-    st.one_of(st.none(), percentages),
-    skill_values,
-)
-
-
-@given(groups=st.lists(st.lists(students, max_size=12), min_size=1, max_size=5))
-def test_merged_moments_summarize_like_all_students_together(
-    groups: list[list[StudentGrowth]],
-) -> None:
-    merged = GrowthMoments()
-    for group in groups:
-        merged = merged + moments_of(group)
-
-    everyone = [one for group in groups for one in group]
-    assert_summaries_match(moments_summary(merged), group_summary(everyone))
-
-
-@given(value=percentages, gain=st.floats(min_value=0, max_value=1), count=st.integers(2, 40))
-def test_identical_students_have_zero_sd_however_they_are_merged(
-    value: float, gain: float, count: int
-) -> None:
-    post = value + (100 - value) * gain
-    merged = GrowthMoments()
-    for _ in range(count):
-        merged = merged + moments_of([student(value, post)])
-
-    assert merged.pre.sample_sd == 0
-    assert merged.post.sample_sd == 0
-    assert moments_summary(merged).effect_size_d_av is None
-
-
-# --------------------------------------------------------------------------------------------
-# Stored moments: the vector of a node's cells, and replacing one part of a sum
-# --------------------------------------------------------------------------------------------
-
-
-def test_a_nodes_cells_survive_the_stored_vector_exactly() -> None:
-    cells = {
-        rollups.ALL: moments_of([student(100 / 3, 70.1, {"A": (1 / 3, 2 / 3)}), student(10, None)]),
-        rollups.group_key(7): moments_of([student(100 / 3, 70.1, {"A": (1 / 3, 2 / 3)})]),
-        rollups.rest_key(7): moments_of([student(10, None)]),
-    }
-
-    vector = rollups.cells_vector(cells, [7], ["A", "B"])
-
-    assert rollups.cells_from_vector(vector, [7], ["A", "B"]) == cells
-
-
-@settings(deadline=None)
-@given(
-    kept=st.lists(students, max_size=12),
-    old=st.lists(students, max_size=12),
-    new=st.lists(students, max_size=12),
-)
-def test_replacing_one_part_of_a_sum_summarizes_like_adding_the_parts_again(
-    kept: list[StudentGrowth], old: list[StudentGrowth], new: list[StudentGrowth]
-) -> None:
-    """A school after one class changed: stored − the class's old moments + its new ones is
-    the school's summary, to float rounding, or is refused (then the caller adds up)."""
-    total = moments_of(kept) + moments_of(old)
-    try:
-        replaced = rollups.cells_replace(
-            {rollups.ALL: total},
-            {rollups.ALL: moments_of(old)},
-            {rollups.ALL: moments_of(new)},
-            [rollups.ALL],
-        )[rollups.ALL]
-    except rollups.Cancelled:
-        return
-    assert_summaries_match(moments_summary(replaced), group_summary([*kept, *new]))
-
-
-def test_replacing_a_class_gives_the_schools_moments_by_hand() -> None:
-    kept = moments_of([student(50, 90), student(20, 60)])
-    old = moments_of([student(40, 70)])
-    new = moments_of([student(40, 80), student(100, 100)])
-
-    replaced = rollups.cells_replace(
-        {rollups.ALL: kept + old}, {rollups.ALL: old}, {rollups.ALL: new}, [rollups.ALL]
-    )[rollups.ALL]
-
-    # Pre 50, 20, 40, 100: mean 52.5, M2 = 6.25 + 1056.25 + 156.25 + 2256.25 = 3475.
-    assert replaced.n == 4
-    assert replaced.pre.mean == pytest.approx(52.5)
-    assert replaced.pre.squared_deviations == pytest.approx(3475)
-    assert replaced.at_ceiling_count == 1
-
-
-def test_a_replacement_that_would_leave_equal_values_with_a_spread_is_refused() -> None:
-    """Every remaining pre is 50, so the SD must be exactly 0; a difference of moments leaves
-    rounding noise there instead, and is refused."""
-    kept = moments_of([student(50, 60), student(50, 70)])
-    old = moments_of([student(100 / 3, 80), student(91.3, 40)])
-    new = moments_of([student(50, 90)])
-
-    with pytest.raises(rollups.Cancelled):
-        rollups.cells_replace(
-            {rollups.ALL: kept + old}, {rollups.ALL: old}, {rollups.ALL: new}, [rollups.ALL]
-        )
-
-
-def test_band_pairs_cover_every_transition_once() -> None:
-    assert len(set(BAND_PAIRS)) == len(ProficiencyBand) ** 2
 
 
 # --------------------------------------------------------------------------------------------
