@@ -20,6 +20,7 @@ from django.db.models import Q
 from classrooms.models import District, School, Student, StudentGroup
 from reports.growth import HakeBand, ProficiencyBand
 from reports.querysets import (
+    ClassroomUnitGrowthCellQuerySet,
     ClassroomUnitGrowthSummaryQuerySet,
     DistrictUnitGrowthSummaryQuerySet,
     ExportJobQuerySet,
@@ -253,6 +254,83 @@ class ClassroomUnitGrowthSummary(GrowthSummary):
 
     def __str__(self) -> str:
         return f"{self.get_part_display()} · {self.classroom_unit}"
+
+
+class ClassroomUnitGrowthCell(models.Model):
+    """The exact sums one classroom unit adds to its school's and district's summaries: for
+    everyone (``part`` all) and, per student group, its members and the rest.
+
+    Working data of the growth rebuild (reports/growth_build/), never shown: a school's or the
+    district's summaries add up their classroom units' cells, so a change in one class rebuilds
+    that class's cells from its students and re-adds the unit's cells, without reading every
+    student of the unit. Sums are exact (percentages, gains and g in whole multiples of
+    1/EXACT_SUM_SCALE, their squares exactly), so adding stored cells gives to the last digit what
+    adding the students would. Per skill (by its index among the unit's codes): students scored
+    at both the pre and the post, and their points there in hundredths. The row of everyone
+    keeps in ``inputs_digest`` a digest of the student rows and student groups it was added up
+    from.
+    """
+
+    classroom_unit = models.ForeignKey(
+        ClassroomUnit, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    student_group = models.ForeignKey(
+        StudentGroup,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    part = models.CharField(max_length=5, choices=BreakdownPart)
+    incomplete = models.IntegerField()
+    n = models.IntegerField()
+    pre_sum = models.DecimalField(max_digits=60, decimal_places=0, null=True)
+    pre_squares = models.DecimalField(max_digits=60, decimal_places=0, null=True)
+    post_sum = models.DecimalField(max_digits=60, decimal_places=0, null=True)
+    post_squares = models.DecimalField(max_digits=60, decimal_places=0, null=True)
+    gain_sum = models.DecimalField(max_digits=60, decimal_places=0, null=True)
+    gain_squares = models.DecimalField(max_digits=60, decimal_places=0, null=True)
+    g_count = models.IntegerField()
+    g_sum = models.DecimalField(max_digits=60, decimal_places=0, null=True)
+    at_ceiling = models.IntegerField()
+    little_room = models.IntegerField()
+    target_met = models.IntegerField()
+    # Complete students by proficiency band at the pre, then at the post.
+    beginning_beginning = models.IntegerField()
+    beginning_developing = models.IntegerField()
+    beginning_proficient = models.IntegerField()
+    developing_beginning = models.IntegerField()
+    developing_developing = models.IntegerField()
+    developing_proficient = models.IntegerField()
+    proficient_beginning = models.IntegerField()
+    proficient_developing = models.IntegerField()
+    proficient_proficient = models.IntegerField()
+    skill_counts = ArrayField(base_field=models.IntegerField(), default=list)
+    skill_pre_points = ArrayField(base_field=models.BigIntegerField(), default=list)
+    skill_post_points = ArrayField(base_field=models.BigIntegerField(), default=list)
+    inputs_digest = models.CharField(max_length=32, blank=True)
+
+    objects = ClassroomUnitGrowthCellQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["classroom_unit", "student_group", "part"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["classroom_unit", "student_group", "part"],
+                nulls_distinct=False,
+                name="classroom_unit_cell_one_per_group_part",
+            ),
+            models.CheckConstraint(
+                condition=(Q(part="all") & Q(student_group__isnull=True))
+                | (Q(part__in=["group", "rest"]) & Q(student_group__isnull=False)),
+                name="classroom_unit_cell_part_matches_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_part_display()} · {self.classroom_unit} (sums)"
 
 
 class SchoolUnitGrowthSummary(GrowthSummary):

@@ -30,6 +30,11 @@ class ClassroomUnitGrowthSummaryQuerySet(ScopedQuerySet):
     scope_path = "classroom_unit__classroom"
 
 
+class ClassroomUnitGrowthCellQuerySet(ScopedQuerySet):
+    scope_level = "classroom"
+    scope_path = "classroom_unit__classroom"
+
+
 class SchoolUnitGrowthSummaryQuerySet(ScopedQuerySet):
     scope_level = "school"
     scope_path = "school"

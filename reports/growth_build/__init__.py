@@ -145,6 +145,10 @@ def growth_build(
         with phase("student rows written"):
             statements.execute(cursor, "students_write", parameters)
             (students_written,) = cursor.fetchone()
+        with phase("class cells"):
+            statements.execute(cursor, "class_digests", parameters)
+            cursor.execute(statements.class_cells_statement(shape[1]), parameters)
+            statements.execute(cursor, "class_cells_write", parameters)
         with phase("changed units"):
             # A unit none of whose inputs changed since its summaries were written is left
             # as it is (a periodic rebuild over unchanged scores builds no summary).
@@ -241,7 +245,14 @@ def _definition(parameters: dict[str, Any]) -> str:
 def _rules_text() -> str:
     sources = [
         statements.statement(name)
-        for name in ("nodes", "cells", "skill_cells", "suppression_counts", "summaries")
+        for name in (
+            "class_cells",
+            "nodes",
+            "cells",
+            "skill_cells",
+            "suppression_counts",
+            "summaries",
+        )
     ]
     sources += [Path(module.__file__ or "").read_text() for module in (growth, suppression)]
     return "\n".join(sources)

@@ -94,8 +94,8 @@ def students_statement(assessments: int, skills: int) -> str:
 
 
 @cache
-def cells_statement(skills: int) -> str:
-    """``sql/cells.sql`` for units of at most ``skills`` skills measured at the pre or the
+def class_cells_statement(skills: int) -> str:
+    """``sql/class_cells.sql`` for units of at most ``skills`` skills measured at the pre or the
     post: each marker repeats, per skill index j, the students scored on it at both and their
     points there."""
     indexes = range(1, skills + 1)
@@ -106,7 +106,7 @@ def cells_statement(skills: int) -> str:
             f" AND post_skill_points[{j}] IS NOT NULL"
         )
 
-    return Template(statement("cells")).substitute(
+    return Template(statement("class_cells")).substitute(
         skill_partial_sums="".join(
             f",{_INDENT}count(*) FILTER (WHERE {both(j)}) AS skill_n_{j}"
             f",{_INDENT}sum(pre_skill_points[{j}]) FILTER (WHERE {both(j)}) AS skill_pre_{j}"
@@ -118,8 +118,21 @@ def cells_statement(skills: int) -> str:
             f", sum(skill_post_{j}) AS skill_post_{j}"
             for j in indexes
         ),
-        skill_columns="".join(f", skill_n_{j}, skill_pre_{j}, skill_post_{j}" for j in indexes),
-        skill_counts=_array([f"skill_n_{j}" for j in indexes], "int"),
-        skill_pre_points=_array([f"skill_pre_{j}::bigint" for j in indexes], "bigint"),
-        skill_post_points=_array([f"skill_post_{j}::bigint" for j in indexes], "bigint"),
+        skill_counts=_array([f"c.skill_n_{j}" for j in indexes], "int"),
+        skill_pre_points=_array([f"c.skill_pre_{j}::bigint" for j in indexes], "bigint"),
+        skill_post_points=_array([f"c.skill_post_{j}::bigint" for j in indexes], "bigint"),
+    )
+
+
+@cache
+def cells_statement(skills: int) -> str:
+    """``sql/cells.sql`` for units of at most ``skills`` skills: each marker adds up, per skill
+    index j, the arrays' j-th elements."""
+    indexes = range(1, skills + 1)
+    return Template(statement("cells")).substitute(
+        skill_counts=_array([f"sum(skill_counts[{j}])::int" for j in indexes], "int"),
+        skill_pre_points=_array([f"sum(skill_pre_points[{j}])::bigint" for j in indexes], "bigint"),
+        skill_post_points=_array(
+            [f"sum(skill_post_points[{j}])::bigint" for j in indexes], "bigint"
+        ),
     )

@@ -1,5 +1,5 @@
 """The statements the growth rebuild runs are readable in review: most are plain files in
-reports/growth_build/sql/; the two sized to the widest unit are pinned here as they run."""
+reports/growth_build/sql/; those sized to the widest unit are pinned here as they run."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import re
 import pytest
 
 from reports.growth_build import statements
-from tests.reports.golden import SHAPES, generated, golden_path
+from tests.reports.golden import KINDS, SHAPES, generated, golden_path
 
 
-@pytest.mark.parametrize("kind", ["students", "cells"])
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("assessments", "skills"), SHAPES)
 def test_the_sized_statements_are_the_reviewed_ones(kind, assessments, skills) -> None:
     expected = golden_path(kind, assessments, skills).read_text()
@@ -34,7 +34,7 @@ def test_every_statement_names_only_parameters_the_rebuild_passes() -> None:
         "quantile_n", "quantile_t",
     }  # fmt: skip
     texts = [path.read_text() for path in statements.SQL_DIR.glob("*.sql")]
-    texts += [generated(kind, 4, 3) for kind in ("students", "cells")]
+    texts += [generated(kind, 4, 3) for kind in KINDS]
     for text in texts:
         assert not re.search(r"%(?!\()", text), "a lone % in a statement"
         assert set(re.findall(r"%\((\w+)\)s", text)) <= passed

@@ -98,6 +98,7 @@ skill_side AS MATERIALIZED (
            max(mean_post) FILTER (WHERE part = 'rest') AS rest_post
     FROM growth_skill_cell
     WHERE part <> 'all'
+      AND (level, unit_id, node_id) IN (SELECT level, unit_id, node_id FROM changed)
     GROUP BY level, unit_id, node_id, student_group_id, code
 ),
 skill_everyone AS MATERIALIZED (
@@ -107,6 +108,7 @@ skill_everyone AS MATERIALIZED (
                AS skill_means
     FROM growth_skill_cell
     WHERE part = 'all' AND n > 0
+      AND (level, unit_id, node_id) IN (SELECT level, unit_id, node_id FROM changed)
     GROUP BY level, unit_id, node_id
 ),
 skill_breakdown AS MATERIALIZED (

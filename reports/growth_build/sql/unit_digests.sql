@@ -1,7 +1,8 @@
 -- growth_unit_digest: for each unit of %(unit_ids)s in district %(district_id)s, a digest of
--- everything its summary rows are built from: the stored student rows of its classroom units
--- (what cells.sql reads of them) with their students' student groups, its classroom units and
--- their schools, and %(definition)s (the statements, the suppression rules and the settings).
+-- everything its summary rows are built from: the digests of its classroom units' stored cells
+-- (what their student rows and student groups were when they were added up), its classroom
+-- units and their schools, and %(definition)s (the statements, the suppression rules and the
+-- settings).
 -- A unit whose digest is the one its district row of everyone was written with
 -- (``is_changed`` false) has nothing to build: none of its summary rows can differ. NULL for a
 -- unit no classroom unit teaches; ``stored_rows`` counts its summary rows as they are.
@@ -14,24 +15,14 @@ WITH classroom_unit AS (
     WHERE s.district_id = %(district_id)s
       AND cu.unit_id = ANY(%(unit_ids)s::bigint[])
 ),
-membership AS (
-    SELECT student_id, array_agg(studentgroup_id ORDER BY studentgroup_id) AS group_ids
-    FROM classrooms_student_groups
-    WHERE studentgroup_id = ANY(%(group_ids)s::bigint[])
-    GROUP BY student_id
-),
-student AS (
-    -- 64-bit hashes of rows, added up: the same rows give the same sum in any order.
+class AS (
+    -- The classroom units' own digests (class_digests.sql), as 64-bit numbers added up: the
+    -- same cells give the same sum in any order.
     SELECT cu.unit_id,
-           sum(hash_record_extended(ROW(
-               sg.classroom_unit_id, sg.student_id, m.group_ids, sg.is_complete,
-               sg.pre_percentage, sg.post_percentage, sg.gain, sg.normalized_gain,
-               sg.is_at_ceiling, sg.has_little_room_to_grow, sg.is_target_met, sg.pre_band,
-               sg.post_band, sg.skill_codes, sg.pre_skill_points, sg.post_skill_points
-           ), 0)) AS students
-    FROM reports_studentgrowth sg
-    JOIN classroom_unit cu ON cu.classroom_unit_id = sg.classroom_unit_id
-    LEFT JOIN membership m ON m.student_id = sg.student_id
+           sum(('x' || substr(c.inputs_digest, 1, 16))::bit(64)::bigint) AS classes
+    FROM classroom_unit cu
+    JOIN reports_classroomunitgrowthcell c
+      ON c.classroom_unit_id = cu.classroom_unit_id AND c.part = 'all'
     GROUP BY cu.unit_id
 ),
 node AS (
@@ -50,12 +41,12 @@ stored AS (
 digest AS (
     SELECT u.unit_id,
            CASE WHEN n.unit_id IS NOT NULL
-                THEN md5(concat_ws('|', %(definition)s, n.classroom_units, s.students))
+                THEN md5(concat_ws('|', %(definition)s, n.classroom_units, c.classes))
            END AS digest,
            n.classroom_unit_ids
     FROM unnest(%(unit_ids)s::bigint[]) AS u(unit_id)
     LEFT JOIN node n ON n.unit_id = u.unit_id
-    LEFT JOIN student s ON s.unit_id = u.unit_id
+    LEFT JOIN class c ON c.unit_id = u.unit_id
 )
 SELECT d.unit_id, d.digest,
        d.digest IS DISTINCT FROM st.inputs_digest AS is_changed,
