@@ -15,6 +15,7 @@ queues its rebuild.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterable
@@ -216,9 +217,7 @@ def _rebuilds_enqueue(classroom_unit_ids: Iterable[int]) -> None:
     """Queue a rebuild of each classroom unit once the current transaction commits, a few
     seconds later (changes keep coming while a class is being typed in)."""
     for classroom_unit_id in classroom_unit_ids:
-        transaction.on_commit(
-            lambda classroom_unit_id=classroom_unit_id: _rebuild_queue(classroom_unit_id)
-        )
+        transaction.on_commit(functools.partial(_rebuild_queue, classroom_unit_id))
 
 
 # Rebuilds queued while an inline rebuild runs in this thread (see _rebuild_queue).

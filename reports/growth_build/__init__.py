@@ -19,7 +19,7 @@ Steps, inside the caller's transaction (``growth_build``):
    members and the rest. A roll-up is recomputed from them, never patched by difference, so it
    cannot drift from a full rebuild.
 4. **Suppression** (``suppression.py``, Python: the rule is growth.py's) over the cells' counts.
-5. **Summary rows** (``summaries.sql``, ``summaries_write_*.sql``), written only where they
+5. **Summary rows** (``summaries.sql``, ``summaries_write.sql``), written only where they
    changed; Student's t quantiles come from SciPy (``growth.student_t_quantile``).
 6. **Builds** (``builds_done.sql``): the classroom units are current as of when the rebuild
    began to read, unless a score changed since.
@@ -190,12 +190,8 @@ def growth_build(
             statements.execute(cursor, "summaries", parameters)
         with phase("summary rows written"):
             summaries_written = 0
-            for name in (
-                "summaries_write_classroom_units",
-                "summaries_write_schools",
-                "summaries_write_districts",
-            ):
-                statements.execute(cursor, name, parameters)
+            for level in statements.SUMMARY_LEVELS:
+                cursor.execute(statements.summaries_write_statement(level), parameters)
                 summaries_written += cursor.fetchone()[0]
             statements.execute(cursor, "summaries_count", parameters)
             (summary_rows,) = cursor.fetchone()

@@ -93,6 +93,22 @@ def students_statement(assessments: int, skills: int) -> str:
     )
 
 
+# A cell's columns, added up the same way at every level: counts of students, and exact sums.
+_CELL_COUNTS = (
+    "incomplete", "n", "g_count", "at_ceiling", "little_room", "target_met",
+    "beginning_beginning", "beginning_developing", "beginning_proficient",
+    "developing_beginning", "developing_developing", "developing_proficient",
+    "proficient_beginning", "proficient_developing", "proficient_proficient",
+)  # fmt: skip
+_CELL_SUMS = (
+    "pre_sum", "pre_squares", "post_sum", "post_squares", "gain_sum", "gain_squares", "g_sum",
+)  # fmt: skip
+_CELL_SUMS_SQL = f",{_INDENT}".join(
+    [f"sum({name})::int AS {name}" for name in _CELL_COUNTS]
+    + [f"sum({name}) AS {name}" for name in _CELL_SUMS]
+)
+
+
 @cache
 def class_cells_statement(skills: int) -> str:
     """``sql/class_cells.sql`` for units of at most ``skills`` skills measured at the pre or the
@@ -107,6 +123,7 @@ def class_cells_statement(skills: int) -> str:
         )
 
     return Template(statement("class_cells")).substitute(
+        cell_sums=_CELL_SUMS_SQL,
         skill_partial_sums="".join(
             f",{_INDENT}count(*) FILTER (WHERE {both(j)}) AS skill_n_{j}"
             f",{_INDENT}sum(pre_skill_points[{j}]) FILTER (WHERE {both(j)}) AS skill_pre_{j}"
@@ -130,9 +147,51 @@ def cells_statement(skills: int) -> str:
     index j, the arrays' j-th elements."""
     indexes = range(1, skills + 1)
     return Template(statement("cells")).substitute(
+        cell_sums=_CELL_SUMS_SQL,
         skill_counts=_array([f"sum(skill_counts[{j}])::int" for j in indexes], "int"),
         skill_pre_points=_array([f"sum(skill_pre_points[{j}])::bigint" for j in indexes], "bigint"),
         skill_post_points=_array(
             [f"sum(skill_post_points[{j}])::bigint" for j in indexes], "bigint"
         ),
     )
+
+
+# Where each level's summary rows are stored: the table, its node columns, how a stored row
+# meets its node in growth_node_digest, and which stored rows the rebuild answers for.
+_SUMMARY_LEVELS: dict[str, dict[str, str]] = {
+    "classroom_unit": {
+        "table": "reports_classroomunitgrowthsummary",
+        "node_column": "classroom_unit_id",
+        "node_columns": "classroom_unit_id",
+        "node_match": "n.node_id = s.classroom_unit_id",
+        "scope": "s.classroom_unit_id IN (SELECT node_id FROM growth_node"
+        " WHERE level = 'classroom_unit')",
+        "same_node": "old.classroom_unit_id = new.classroom_unit_id",
+    },
+    "school": {
+        "table": "reports_schoolunitgrowthsummary",
+        "node_column": "school_id",
+        "node_columns": "school_id, unit_id",
+        "node_match": "n.node_id = s.school_id AND n.unit_id = s.unit_id",
+        "scope": "s.school_id IN (SELECT id FROM classrooms_school"
+        " WHERE district_id = %(district_id)s)"
+        " AND s.unit_id = ANY(%(unit_ids)s::bigint[])",
+        "same_node": "old.school_id = new.school_id AND old.unit_id = new.unit_id",
+    },
+    "district": {
+        "table": "reports_districtunitgrowthsummary",
+        "node_column": "district_id",
+        "node_columns": "district_id, unit_id",
+        "node_match": "n.node_id = s.district_id AND n.unit_id = s.unit_id",
+        "scope": "s.district_id = %(district_id)s AND s.unit_id = ANY(%(unit_ids)s::bigint[])",
+        "same_node": "old.district_id = new.district_id AND old.unit_id = new.unit_id",
+    },
+}
+SUMMARY_LEVELS = tuple(_SUMMARY_LEVELS)
+
+
+@cache
+def summaries_write_statement(level: str) -> str:
+    """``sql/summaries_write.sql`` for the summary rows of ``level`` (classroom_unit, school or
+    district)."""
+    return Template(statement("summaries_write")).substitute(level=level, **_SUMMARY_LEVELS[level])

@@ -8,7 +8,14 @@ import re
 import pytest
 
 from reports.growth_build import statements
-from tests.reports.golden import KINDS, SHAPES, generated, golden_path
+from tests.reports.golden import (
+    KINDS,
+    SHAPES,
+    generated,
+    golden_path,
+    summaries_write_generated,
+    summaries_write_path,
+)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -17,6 +24,14 @@ def test_the_sized_statements_are_the_reviewed_ones(kind, assessments, skills) -
     expected = golden_path(kind, assessments, skills).read_text()
 
     assert generated(kind, assessments, skills) == expected, (
+        "The statement changed: write the golden files again with `python -m"
+        " tests.reports.golden` and review the difference."
+    )
+
+
+@pytest.mark.parametrize("level", statements.SUMMARY_LEVELS)
+def test_the_summary_writes_are_the_reviewed_ones(level) -> None:
+    assert summaries_write_generated(level) == summaries_write_path(level).read_text(), (
         "The statement changed: write the golden files again with `python -m"
         " tests.reports.golden` and review the difference."
     )
@@ -35,6 +50,7 @@ def test_every_statement_names_only_parameters_the_rebuild_passes() -> None:
     }  # fmt: skip
     texts = [path.read_text() for path in statements.SQL_DIR.glob("*.sql")]
     texts += [generated(kind, 4, 3) for kind in KINDS]
+    texts += [summaries_write_generated(level) for level in statements.SUMMARY_LEVELS]
     for text in texts:
         assert not re.search(r"%(?!\()", text), "a lone % in a statement"
         assert set(re.findall(r"%\((\w+)\)s", text)) <= passed

@@ -4,10 +4,11 @@
 -- classroom units', the district's the sums of its schools'. For everyone (part 'all') and,
 -- for each student group of %(group_ids)s, its members ('group') and the rest ('rest'); a cell
 -- nobody is in has no row, but every classroom unit has a row of everyone. Every sum is exact,
--- so a roll-up is what adding the students would give, to the last digit. Per skill, by its
--- index among the unit's codes, the arrays add up element by element; the $${...} marker
--- repeats one sum per skill, as many as the unit with the most skills has (statements.py fills
--- it in; tests/reports/golden/ holds the statement as it runs for a few shapes of units).
+-- so a roll-up is what adding the students would give, to the last digit. $${cell_sums} adds
+-- up every count and sum of a cell (statements.py lists them once). Per skill, by its index
+-- among the unit's codes, the arrays add up element by element; those markers repeat one sum
+-- per skill, as many as the unit with the most skills has (statements.py fills them in;
+-- tests/reports/golden/ holds the statement as it runs for a few shapes of units).
 CREATE TEMPORARY TABLE growth_cell ON COMMIT DROP AS
 WITH classroom_unit_cell AS (
     SELECT n.unit_id, n.school_id, c.*
@@ -19,22 +20,7 @@ WITH classroom_unit_cell AS (
 ),
 school_cell AS (
     SELECT unit_id, school_id, student_group_id, part,
-           sum(incomplete)::int AS incomplete, sum(n)::int AS n,
-           sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
-           sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
-           sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
-           sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
-           sum(at_ceiling)::int AS at_ceiling, sum(little_room)::int AS little_room,
-           sum(target_met)::int AS target_met,
-           sum(beginning_beginning)::int AS beginning_beginning,
-           sum(beginning_developing)::int AS beginning_developing,
-           sum(beginning_proficient)::int AS beginning_proficient,
-           sum(developing_beginning)::int AS developing_beginning,
-           sum(developing_developing)::int AS developing_developing,
-           sum(developing_proficient)::int AS developing_proficient,
-           sum(proficient_beginning)::int AS proficient_beginning,
-           sum(proficient_developing)::int AS proficient_developing,
-           sum(proficient_proficient)::int AS proficient_proficient,
+           ${cell_sums},
            (${skill_counts})[1:max(cardinality(skill_counts))] AS skill_counts,
            (${skill_pre_points})[1:max(cardinality(skill_counts))] AS skill_pre_points,
            (${skill_post_points})[1:max(cardinality(skill_counts))] AS skill_post_points
@@ -43,22 +29,7 @@ school_cell AS (
 ),
 district_cell AS (
     SELECT unit_id, student_group_id, part,
-           sum(incomplete)::int AS incomplete, sum(n)::int AS n,
-           sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
-           sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
-           sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
-           sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
-           sum(at_ceiling)::int AS at_ceiling, sum(little_room)::int AS little_room,
-           sum(target_met)::int AS target_met,
-           sum(beginning_beginning)::int AS beginning_beginning,
-           sum(beginning_developing)::int AS beginning_developing,
-           sum(beginning_proficient)::int AS beginning_proficient,
-           sum(developing_beginning)::int AS developing_beginning,
-           sum(developing_developing)::int AS developing_developing,
-           sum(developing_proficient)::int AS developing_proficient,
-           sum(proficient_beginning)::int AS proficient_beginning,
-           sum(proficient_developing)::int AS proficient_developing,
-           sum(proficient_proficient)::int AS proficient_proficient,
+           ${cell_sums},
            (${skill_counts})[1:max(cardinality(skill_counts))] AS skill_counts,
            (${skill_pre_points})[1:max(cardinality(skill_counts))] AS skill_pre_points,
            (${skill_post_points})[1:max(cardinality(skill_counts))] AS skill_post_points

@@ -1,8 +1,8 @@
 """The growth rebuild's sized statements as they run, for a few shapes of units.
 
 ``python -m tests.reports.golden`` writes them again after a deliberate change to
-reports/growth_build/sql/students.sql, class_cells.sql or cells.sql (or statements.py); review
-the diff.
+reports/growth_build/sql/students.sql, class_cells.sql, cells.sql or summaries_write.sql (or
+statements.py); review the diff.
 """
 
 from __future__ import annotations
@@ -33,3 +33,13 @@ def generated(kind: str, assessments: int, skills: int) -> str:
     if kind == "cells":
         return statements.cells_statement(skills)
     return statements.students_statement(assessments, skills)
+
+
+def summaries_write_path(level: str) -> Path:
+    return GOLDEN_DIR / f"summaries_write_{level}.sql"
+
+
+def summaries_write_generated(level: str) -> str:
+    from reports.growth_build import statements
+
+    return statements.summaries_write_statement(level)

@@ -14,7 +14,8 @@
 -- (summaries.sql divides once, at the end). A combination of student groups is numbered
 -- (``combination``): grouping on an integer costs less than on an array. Per skill (by its
 -- index among the unit's codes), the students scored on it at both the pre and the post and
--- their points there (hundredths), exact integer sums. The ${...} markers repeat those per
+-- their points there (hundredths), exact integer sums. ${cell_sums} adds up every count and
+-- sum of a cell (statements.py lists them once); the other ${...} markers repeat those per
 -- skill, as many as the unit with the most skills has (statements.py fills them in;
 -- tests/reports/golden/ holds the statement as it runs for a few shapes of units).
 CREATE TEMPORARY TABLE growth_class_cell ON COMMIT DROP AS
@@ -110,12 +111,11 @@ classroom_unit_cell AS (
     SELECT classroom_unit_id, student_group_id,
            (ARRAY['all', 'group', 'rest'])[side + 1] AS part,
            max(skill_width) AS skill_width,
-           sum(incomplete)::int AS incomplete, sum(n)::int AS n,
-           sum(pre_sum) AS pre_sum, sum(pre_squares) AS pre_squares,
-           sum(post_sum) AS post_sum, sum(post_squares) AS post_squares,
-           sum(gain_sum) AS gain_sum, sum(gain_squares) AS gain_squares,
-           sum(g_count)::int AS g_count, sum(g_sum) AS g_sum,
-           sum(at_ceiling)::int AS at_ceiling, sum(little_room)::int AS little_room,
+           sum(incomplete)::int AS incomplete,
+           sum(n)::int AS n,
+           sum(g_count)::int AS g_count,
+           sum(at_ceiling)::int AS at_ceiling,
+           sum(little_room)::int AS little_room,
            sum(target_met)::int AS target_met,
            sum(beginning_beginning)::int AS beginning_beginning,
            sum(beginning_developing)::int AS beginning_developing,
@@ -125,7 +125,14 @@ classroom_unit_cell AS (
            sum(developing_proficient)::int AS developing_proficient,
            sum(proficient_beginning)::int AS proficient_beginning,
            sum(proficient_developing)::int AS proficient_developing,
-           sum(proficient_proficient)::int AS proficient_proficient
+           sum(proficient_proficient)::int AS proficient_proficient,
+           sum(pre_sum) AS pre_sum,
+           sum(pre_squares) AS pre_squares,
+           sum(post_sum) AS post_sum,
+           sum(post_squares) AS post_squares,
+           sum(gain_sum) AS gain_sum,
+           sum(gain_squares) AS gain_squares,
+           sum(g_sum) AS g_sum
     FROM part
     GROUP BY classroom_unit_id, student_group_id, side
 )

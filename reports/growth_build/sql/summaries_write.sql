@@ -1,27 +1,26 @@
--- Store growth_summary's rows of schools × units in reports_schoolunitgrowthsummary, writing
--- only what differs: changed rows are updated, new ones inserted, rows no longer built
--- deleted. Returns how many rows it wrote.
+-- Store growth_summary's rows of one level (classroom units, schools × units or the district ×
+-- units) in its table, writing only what differs: of the nodes whose inputs changed
+-- (growth_node_digest), changed rows are updated, new ones inserted and rows no longer built
+-- deleted. Returns how many rows it wrote. The $${...} markers name the level's table and
+-- columns (statements.py fills them in; tests/reports/golden/ holds the three statements).
 WITH new AS (
-    SELECT r.node_id AS school_id, r.*
+    SELECT r.node_id AS ${node_column}, r.*
     FROM growth_summary r
-    WHERE r.level = 'school'
+    WHERE r.level = '${level}'
 ),
 old AS (
-    -- The stored rows of the schools × units whose inputs changed, and of the district's
-    -- schools that no longer teach one of the units %(unit_ids)s.
+    -- The stored rows of the nodes whose inputs changed, and of the nodes of the district's
+    -- units %(unit_ids)s that are no longer built (no classroom teaches the unit there).
     SELECT s.*
-    FROM reports_schoolunitgrowthsummary s
-    JOIN classrooms_school school ON school.id = s.school_id
-    LEFT JOIN growth_node_digest n ON n.level = 'school' AND n.node_id = s.school_id
-                                  AND n.unit_id = s.unit_id
-    WHERE school.district_id = %(district_id)s
-      AND s.unit_id = ANY(%(unit_ids)s::bigint[])
+    FROM ${table} s
+    LEFT JOIN growth_node_digest n ON n.level = '${level}' AND ${node_match}
+    WHERE ${scope}
       AND (n.is_changed OR n.node_id IS NULL)
 ),
 diff AS MATERIALIZED (
     SELECT new.*, old.id AS old_id
     FROM new
-    FULL JOIN old ON old.school_id = new.school_id AND old.unit_id = new.unit_id
+    FULL JOIN old ON ${same_node}
                  AND coalesce(old.student_group_id, 0) = coalesce(new.student_group_id, 0)
                  AND old.part = new.part
     WHERE old.id IS NULL
@@ -44,7 +43,7 @@ diff AS MATERIALIZED (
            new.post_gap, new.gap_change, new.skill_gaps, new.inputs_digest)
 ),
 updated AS (
-    UPDATE reports_schoolunitgrowthsummary s
+    UPDATE ${table} s
     SET
         is_suppressed = d.is_suppressed,
         suppression_reason = d.suppression_reason,
@@ -76,8 +75,8 @@ updated AS (
     RETURNING 1
 ),
 inserted AS (
-    INSERT INTO reports_schoolunitgrowthsummary (
-        school_id, unit_id, student_group_id, part, is_suppressed, suppression_reason, n,
+    INSERT INTO ${table} (
+        ${node_columns}, student_group_id, part, is_suppressed, suppression_reason, n,
         incomplete_count, mean_pre_percentage, mean_post_percentage, mean_gain,
         mean_gain_lower, mean_gain_upper, class_average_normalized_gain, hake_band,
         mean_individual_normalized_gain, at_ceiling_count, little_room_to_grow_count,
@@ -85,7 +84,7 @@ inserted AS (
         skill_means, pre_gap, post_gap, gap_change, skill_gaps, inputs_digest,
         built_at
     )
-    SELECT school_id, unit_id, student_group_id, part,
+    SELECT ${node_columns}, student_group_id, part,
            is_suppressed, suppression_reason, n, incomplete_count, mean_pre_percentage,
            mean_post_percentage, mean_gain, mean_gain_lower, mean_gain_upper,
            class_average_normalized_gain, hake_band, mean_individual_normalized_gain,
@@ -98,7 +97,7 @@ inserted AS (
     RETURNING 1
 ),
 deleted AS (
-    DELETE FROM reports_schoolunitgrowthsummary s
+    DELETE FROM ${table} s
     USING diff d
     WHERE d.part IS NULL AND s.id = d.old_id
     RETURNING 1

@@ -1,17 +1,21 @@
--- Store growth_summary's rows of classroom units in reports_classroomunitgrowthsummary,
--- writing only what differs: of the classroom units whose inputs changed (growth_node_digest),
--- changed rows are updated, new ones inserted, and rows no longer built deleted. Returns how
--- many rows it wrote.
+-- Store growth_summary's rows of one level (classroom units, schools × units or the district ×
+-- units) in its table, writing only what differs: of the nodes whose inputs changed
+-- (growth_node_digest), changed rows are updated, new ones inserted and rows no longer built
+-- deleted. Returns how many rows it wrote. The ${...} markers name the level's table and
+-- columns (statements.py fills them in; tests/reports/golden/ holds the three statements).
 WITH new AS (
     SELECT r.node_id AS classroom_unit_id, r.*
     FROM growth_summary r
     WHERE r.level = 'classroom_unit'
 ),
 old AS (
+    -- The stored rows of the nodes whose inputs changed, and of the nodes of the district's
+    -- units %(unit_ids)s that are no longer built (no classroom teaches the unit there).
     SELECT s.*
     FROM reports_classroomunitgrowthsummary s
-    JOIN growth_node_digest n ON n.level = 'classroom_unit' AND n.node_id = s.classroom_unit_id
-    WHERE n.is_changed
+    LEFT JOIN growth_node_digest n ON n.level = 'classroom_unit' AND n.node_id = s.classroom_unit_id
+    WHERE s.classroom_unit_id IN (SELECT node_id FROM growth_node WHERE level = 'classroom_unit')
+      AND (n.is_changed OR n.node_id IS NULL)
 ),
 diff AS MATERIALIZED (
     SELECT new.*, old.id AS old_id

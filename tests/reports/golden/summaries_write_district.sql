@@ -1,20 +1,20 @@
--- Store growth_summary's rows of the district × units in reports_districtunitgrowthsummary,
--- writing only what differs: changed rows are updated, new ones inserted, rows no longer built
--- (a unit no longer taught) deleted. Returns how many rows it wrote.
+-- Store growth_summary's rows of one level (classroom units, schools × units or the district ×
+-- units) in its table, writing only what differs: of the nodes whose inputs changed
+-- (growth_node_digest), changed rows are updated, new ones inserted and rows no longer built
+-- deleted. Returns how many rows it wrote. The ${...} markers name the level's table and
+-- columns (statements.py fills them in; tests/reports/golden/ holds the three statements).
 WITH new AS (
     SELECT r.node_id AS district_id, r.*
     FROM growth_summary r
     WHERE r.level = 'district'
 ),
 old AS (
-    -- The stored rows of the district × units whose inputs changed, or that are no longer
-    -- taught.
+    -- The stored rows of the nodes whose inputs changed, and of the nodes of the district's
+    -- units %(unit_ids)s that are no longer built (no classroom teaches the unit there).
     SELECT s.*
     FROM reports_districtunitgrowthsummary s
-    LEFT JOIN growth_node_digest n ON n.level = 'district' AND n.node_id = s.district_id
-                                  AND n.unit_id = s.unit_id
-    WHERE s.district_id = %(district_id)s
-      AND s.unit_id = ANY(%(unit_ids)s::bigint[])
+    LEFT JOIN growth_node_digest n ON n.level = 'district' AND n.node_id = s.district_id AND n.unit_id = s.unit_id
+    WHERE s.district_id = %(district_id)s AND s.unit_id = ANY(%(unit_ids)s::bigint[])
       AND (n.is_changed OR n.node_id IS NULL)
 ),
 diff AS MATERIALIZED (
