@@ -1,6 +1,6 @@
 """Growth rows that Celery builds from scores; report pages read these, never raw scores.
 
-The definitions are in reports/growth.py ("Growth, defined once").
+The definitions are in reports/growth/ ("Growth, defined once").
 
 Every table here is derived: the rebuild (reports/growth_build/) computes its rows from scores
 (StudentGrowth) or from StudentGrowth (the summaries) and writes the ones that changed. Their
@@ -73,7 +73,7 @@ class StudentGrowth(models.Model):
     in trajectory order (week, then pre, checkpoints, post, then title) and
     ``checkpoint_percentages`` the student's percentage on it (None when nothing was scored).
     Rows carry their own weeks, so they read the same after a plan changes; ``trajectory`` reads
-    them as reports/growth.py gives them. Per skill, for the per-skill summaries:
+    them as reports/growth/ gives them. Per skill, for the per-skill summaries:
     ``skill_codes`` lists the codes the unit's pre and post measure (in code order), and
     ``pre_skill_points``/``post_skill_points`` the student's points on each, in hundredths (None
     when absent, exempt, not entered or not measured); a skill's percentage is its points over

@@ -7,7 +7,7 @@ classroom from the school and read another teacher's class. Each selector runs a
 of queries, whatever the number of students.
 
 Rows are ordered by name (classrooms, students) or by code (skills), never by growth: the pages
-show growth, they do not rank students or teachers. Definitions: reports/growth.py.
+show growth, they do not rank students or teachers. Definitions: reports/growth/.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Building stored growth rows from scores: when, for what, and what a failure leaves.
 
-The rebuild itself is reports/growth_build/ (set-based SQL, the rules of reports/growth.py);
+The rebuild itself is reports/growth_build/ (set-based SQL, the rules of reports/growth/);
 this module decides its scope and keeps the build records. Two ways in, one implementation:
 
 * ``classroom_unit_growth_rebuild``: after a class's scores change (a debounced Celery task),

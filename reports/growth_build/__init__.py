@@ -2,7 +2,7 @@
 
 One implementation serves both ways in (reports/services.py): after a class's scores change it
 rebuilds that classroom unit's student rows and its unit's summaries; the periodic full rebuild
-does every classroom unit and unit of a district. The rules are reports/growth.py's, the one
+does every classroom unit and unit of a district. The rules are reports/growth/'s, the one
 definition of growth (and the oracle the tests compare against); the statements in ``sql/``
 apply them to many students at once, each saying which rule it follows.
 
@@ -250,7 +250,8 @@ def _rules_text() -> str:
             "summaries",
         )
     ]
-    sources += [Path(module.__file__ or "").read_text() for module in (growth, suppression)]
+    rule_files = sorted(Path(growth.__file__ or "").parent.glob("*.py"))
+    sources += [path.read_text() for path in [*rule_files, Path(suppression.__file__ or "")]]
     return "\n".join(sources)
 
 

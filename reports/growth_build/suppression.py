@@ -1,6 +1,6 @@
 """Which student-group pairs, and which skills of them, are suppressed at every node of a unit.
 
-The rules are reports/growth.py's (``is_breakdown_suppressed``, ``nested_breakdown_suppression``);
+The rules are reports/growth/'s (``is_breakdown_suppressed``, ``nested_breakdown_suppression``);
 this module only applies them over the hierarchy district × unit → school × unit → classroom
 unit, from the counts the rebuild read (sql/suppression_counts.sql), top-down: a pair too small
 on its own is hidden, and so is whatever lets a hidden value be worked out by subtracting shown

@@ -1,4 +1,4 @@
-"""What the stored growth rows must be, worked out with reports/growth.py alone.
+"""What the stored growth rows must be, worked out with reports/growth/ alone.
 
 The rebuild (reports/growth_build/) applies growth.py's rules in SQL; the tests compare every
 row it stores with the rows this oracle computes student by student and group by group with

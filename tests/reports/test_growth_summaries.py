@@ -289,7 +289,7 @@ def test_rebuild_command_and_task_report_when_they_built() -> None:
 @pytest.mark.django_db
 def test_a_rebuild_stores_exactly_what_growth_py_gives() -> None:
     """The rebuild runs in SQL (reports/growth_build/); every student row and summary row it
-    stores must be what reports/growth.py gives for the same scores (tests/reports/oracle.py)."""
+    stores must be what reports/growth/ gives for the same scores (tests/reports/oracle.py)."""
     world = build()
 
     oracle.assert_stored_rows_match(world.district)

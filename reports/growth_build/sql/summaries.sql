@@ -1,7 +1,7 @@
 -- growth_summary: every summary row of the nodes of growth_node whose inputs changed
 -- (growth_node_digest), as the three summary tables store them (reports/models.py,
 -- GrowthSummary). The statistics are growth.group_summary's
--- over each cell's complete students (reports/growth.py defines each), computed from the
+-- over each cell's complete students (reports/growth/ defines each), computed from the
 -- exact sums of growth_cell and growth_skill_cell; growth_flag says which student-group pairs
 -- and skills are suppressed (growth.nested_breakdown_suppression, run in Python), and the
 -- t quantiles of the 95 percent intervals come as arrays (%(quantile_n)s, %(quantile_t)s: t at

@@ -1,4 +1,4 @@
--- growth_student: the growth row (growth.student_growth in reports/growth.py, whose names this
+-- growth_student: the growth row (growth.student_growth in reports/growth/, whose names this
 -- follows) of every student of the classroom units %(classroom_unit_ids)s: everyone enrolled at
 -- some time during the unit, and anyone with a score in it. Where each skill's points go comes
 -- from plan.sql (%(measure_ids)s and the arrays beside it).
