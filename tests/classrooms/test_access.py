@@ -35,6 +35,7 @@ from classrooms.models import (
 from classrooms.querysets import ScopedQuerySet
 from reports.models import (
     BreakdownPart,
+    ClassroomUnitGrowthCell,
     ClassroomUnitGrowthSummary,
     DistrictUnitGrowthSummary,
     ExportJob,
@@ -206,6 +207,7 @@ CLASSROOM_OF: dict[type[models.Model], Callable[[Any], int]] = {
     GrowthBuild: lambda row: row.classroom_unit.classroom_id,
     StudentGrowth: lambda row: row.classroom_unit.classroom_id,
     ClassroomUnitGrowthSummary: lambda row: row.classroom_unit.classroom_id,
+    ClassroomUnitGrowthCell: lambda row: row.classroom_unit.classroom_id,
 }
 
 # The school of a row, for rows seen by whoever sees their school (school × unit roll-ups).
