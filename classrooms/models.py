@@ -89,6 +89,25 @@ class District(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Years learner data is kept; empty keeps it until deleted.",
     )
+    # The district organisation of the student information system's OneRoster files, recorded
+    # by the first import that matched (or was confirmed), so a file of another district is
+    # noticed before it is imported (classrooms/oneroster/district.py).
+    oneroster_sourced_id = models.CharField(
+        "OneRoster district sourcedId",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The sourcedId of the district org in the OneRoster files; set by imports.",
+    )
+    oneroster_identifier = models.CharField(
+        "OneRoster district identifier",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The identifier of the district org in the OneRoster files; set by imports.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

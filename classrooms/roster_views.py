@@ -35,6 +35,8 @@ class RosterUploadForm(forms.Form):
 
 class RosterApplyForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)
+    # Shown only when the export's district org is not this district (see oneroster/district.py).
+    confirm_district = forms.BooleanField(required=False)
 
 
 class RosterImportView(ScopedView, View):
@@ -91,8 +93,11 @@ class RosterImportView(ScopedView, View):
         )
         token = ""
         if result.is_valid:
-            token = oneroster.roster_upload_keep(
-                actor=self.request.user, district=self.district, data=data, filename=upload.name
+            token = oneroster.roster_plan_keep(
+                actor=self.request.user,
+                district=self.district,
+                plan=result.plan,
+                filename=upload.name,
             )
         return self._preview_page(result, upload.name, token)
 
@@ -109,18 +114,17 @@ class RosterImportView(ScopedView, View):
         try:
             if not form.is_valid():
                 raise ValidationError("This preview cannot be read. Upload the file again.")
-            upload = oneroster.roster_upload_take(
-                token=form.cleaned_data["token"], actor=self.request.user, district=self.district
+            result, filename = oneroster.roster_import_kept(
+                actor=self.request.user,
+                district=self.district,
+                token=form.cleaned_data["token"],
+                confirm_district=form.cleaned_data["confirm_district"],
             )
         except ValidationError as refused:
             return self._form_page(RosterUploadForm(), error=" ".join(refused.messages), status=400)
-        source = oneroster.roster_source_from_zip(data=upload.data, label=upload.filename)
-        result = oneroster.roster_import(
-            actor=self.request.user, district=self.district, source=source, dry_run=False
-        )
         if not result.applied:
-            return self._preview_page(result, upload.filename)
-        context = self._context(result=result, filename=upload.filename)
+            return self._preview_page(result, filename)
+        context = self._context(result=result, filename=filename)
         return render(self.request, self.done_template, context)
 
 

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from classrooms.models import District
+from classrooms.oneroster.district import FileDistrict
 from classrooms.oneroster.existing import Existing
 from classrooms.oneroster.reading import RosterSource, Row, Table
 from classrooms.oneroster.results import ENTITIES, Action, RosterCounts, RosterProblem
@@ -45,9 +46,18 @@ class PlanState:
 
     existing: Existing  # read once the files are readable
 
-    def __init__(self, district: District, source: RosterSource) -> None:
+    def __init__(
+        self, district: District, source: RosterSource, *, confirm_district: bool = False
+    ) -> None:
         self.district = district
         self.source = source
+        # The export's district org, and why it looks like another district's ("" if it does
+        # not); the import is refused on a mismatch unless the district admin confirmed it.
+        self.confirm_district = confirm_district
+        self.file_district: FileDistrict | None = None
+        self.district_mismatch = ""
+        # A digest of the district's roster when the plan was made (existing.py).
+        self.fingerprint = ""
         self.today = timezone.localdate()
         self.problems: list[RosterProblem] = list(source.problems)
         self.warnings: list[RosterProblem] = []
