@@ -224,6 +224,27 @@ def test_text_starting_like_a_formula_is_quoted_but_numbers_stay_numbers(world: 
     assert b"'0.50" not in data and b"'2.50" not in data
 
 
+def test_a_formula_after_a_separator_or_with_a_fullwidth_sign_is_quoted(world: World) -> None:
+    for family_name in ("Smith;=1+1;", "＝cmd", "Lee|@SUM(A1)"):
+        enrollment = factories.EnrollmentFactory(
+            classroom=world.classrooms["a1"],
+            student__district=world.districts["a"],
+            student__family_name=family_name,
+        )
+        Score.objects.create(
+            classroom_unit=world.classroom_units["a1"],
+            student=enrollment.student,
+            assessment_skill=measure(world, "pre", "A"),
+            points=Decimal("1"),
+            entered_at=ENTERED_AT,
+        )
+
+    data = run_export(world.users["admin_a"])
+
+    family_names = {row["student_family_name"] for row in read_csv(data)[1]}
+    assert {"Smith;'=1+1;", "'＝cmd", "Lee|'@SUM(A1)"} <= family_names
+
+
 def test_export_is_utf8_without_a_byte_order_mark_unless_asked_for_excel(world: World) -> None:
     factories.EnrollmentFactory(
         classroom=world.classrooms["a1"],
