@@ -31,6 +31,7 @@ from classrooms.oneroster.schools import Orgs, plan_schools
 from classrooms.oneroster.sessions import plan_sessions
 from classrooms.oneroster.spec import DEMOGRAPHICS, ORGS
 from classrooms.oneroster.state import PlanState
+from classrooms.oneroster.undo import ChangeLog
 
 
 class RosterPlan(PlanState):
@@ -109,5 +110,15 @@ class RosterPlan(PlanState):
                 )
             )
             raise RosterImportError
-        district_record(self.district, self.file_district)
-        plan_apply(self)
+        self.change_log = ChangeLog()
+        old = {
+            "oneroster_sourced_id": self.district.oneroster_sourced_id,
+            "oneroster_identifier": self.district.oneroster_identifier,
+            "updated_at": self.district.updated_at,
+        }
+        changed = district_record(self.district, self.file_district)
+        if changed:
+            self.change_log.updated(
+                self.district, {name: old[name] for name in (*changed, "updated_at")}
+            )
+        plan_apply(self, self.change_log)

@@ -103,6 +103,8 @@ class RosterImportResult:
     district_mismatch: str = ""
     # A dry run's plan, to be kept until the import applies it (uploads.py); not in the audit.
     plan: Any = None
+    # What an applied import changed, kept for its undo (None when it changed nothing).
+    roster_import: Any = None
 
     @property
     def is_valid(self) -> bool:

@@ -15,6 +15,7 @@ from classrooms.oneroster.plan import RosterPlan
 from classrooms.oneroster.reading import RosterSource
 from classrooms.oneroster.results import RosterImportError, RosterImportResult, RosterProblem
 from classrooms.oneroster.spec import KNOWN_FILES
+from classrooms.oneroster.undo import roster_import_record
 from classrooms.oneroster.uploads import roster_plan_take
 
 # How many problems an audit row keeps (the page and the command show them all).
@@ -143,6 +144,9 @@ def _apply(
             result = _result(plan, dry_run=False)
             result.applied = True
             result.audit_event = _audit(district, actor, kind, parameters, result)
+            result.roster_import = roster_import_record(
+                district=district, audit_event=result.audit_event, log=plan.change_log
+            )
             return result
     except RosterImportError:
         pass

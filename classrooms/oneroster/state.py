@@ -36,6 +36,8 @@ class Item:
     action: Action = "unchanged"
     changed: list[str] = field(default_factory=list)
     is_live: bool = True
+    # The changed fields' values before the import (by attribute name), for its undo.
+    old: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.instance: Any = self.existing
@@ -228,6 +230,13 @@ class PlanState:
                 item.action = "unchanged"
             else:
                 item.action = "deactivate" if deactivate else "update"
+            item.old = {
+                name: getattr(existing, name) for name in item.changed if name in values
+            } | {
+                f"{name}_id": getattr(existing, f"{name}_id")
+                for name in item.changed
+                if name in refs
+            }
             candidate = existing
             for name, value in values.items():
                 setattr(candidate, name, value)
@@ -269,6 +278,7 @@ class PlanState:
             if not ended:
                 yesterday = self.today - datetime.timedelta(days=1)
                 item.values = {"end_date": max(existing.start_date, yesterday)}
+                item.old = {"end_date": existing.end_date}
                 item.changed = ["end_date"]
                 item.action = "deactivate"
         elif existing.is_active:
@@ -283,6 +293,7 @@ class PlanState:
                 )
             else:
                 item.values = {"is_active": False}
+                item.old = {"is_active": True}
                 item.changed = ["is_active"]
                 item.action = "deactivate"
         self.items[entity][existing.sourced_id] = item

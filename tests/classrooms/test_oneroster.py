@@ -38,6 +38,8 @@ from classrooms.models import (
     Classroom,
     District,
     Enrollment,
+    RosterImport,
+    RosterImportChange,
     School,
     Student,
     Term,
@@ -154,7 +156,7 @@ def _tables() -> list[Any]:
         model
         for label in ("classrooms", "units", "assessments", "reports")
         for model in apps.get_app_config(label).get_models()
-        if model is not AuditEvent
+        if model not in (AuditEvent, RosterImport, RosterImportChange)
     ]
     return [
         *tables,

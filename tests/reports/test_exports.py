@@ -546,9 +546,16 @@ def test_export_page_streams_the_file_as_an_attachment(world: World, client: Cli
         r'attachment; filename="district-a-scores-\d{4}-\d\d-\d\d\.csv"',
         response["Content-Disposition"],
     )
-    header, rows = read_csv(b"".join(response.streaming_content))
+    data = b"".join(response.streaming_content)
+    # Excel-ready unless plain UTF-8 is chosen: the byte-order mark first.
+    assert data.startswith(b"\xef\xbb\xbfstudent_sis_id,")
+    header, rows = read_csv(data[3:])
     assert header == SCORE_HEADER
     assert schools_in(rows) == {"School a1", "School a2"}
+
+    plain = client.post(reverse("export-page"), {"kind": "scores", "file_format": "plain_csv"})
+
+    assert b"".join(plain.streaming_content).startswith(b"student_sis_id,")
 
 
 def test_export_page_offers_each_role_its_kinds(world: World, client: Client) -> None:

@@ -764,6 +764,21 @@ def roster_probes(world: TrustWorld) -> Iterator[Probe]:
         )
 
 
+def roster_import_probes(world: TrustWorld) -> Iterator[Probe]:
+    """An applied import's page (its rollback previewed) and its rollback: the district's
+    admins only; another district's import is a 404."""
+    from classrooms.models import RosterImport
+
+    for roster_import in world.of_model(RosterImport):
+        path = reverse("roster-import-detail", args=[roster_import.pk])
+        yield Probe(
+            "roster-import-detail", "get", path, _read(roster_import), "direct", roster_import
+        )
+        yield Probe(
+            "roster-import-detail", "post", path, _read(roster_import), "direct", roster_import
+        )
+
+
 def privacy_probes(world: TrustWorld) -> Iterator[Probe]:
     yield Probe(
         "privacy", "get", reverse("privacy"), lambda u: any_district_role(u, PRIVACY), "page"
@@ -1122,6 +1137,7 @@ def all_probes(world: TrustWorld, admin_forms: dict[str, dict[str, Any]]) -> lis
         export_probes(world),
         page_probes(world),
         roster_probes(world),
+        roster_import_probes(world),
         privacy_probes(world),
         token_probes(world),
         admin_probes(world),
