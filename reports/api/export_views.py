@@ -49,11 +49,12 @@ class ExportInputSerializer(serializers.Serializer):
     unit = serializers.PrimaryKeyRelatedField(
         queryset=Unit.objects.none(), required=False, allow_null=True
     )
+    # Off by default here: an API caller is a program, which reads plain UTF-8 (the export page,
+    # where people download for Excel, starts with the byte-order mark unless they choose not to).
     excel = serializers.BooleanField(
         required=False,
-        default=True,
-        help_text="Start the CSV with a byte-order mark, so Excel reads it as UTF-8 (the "
-        "default); false for plain UTF-8.",
+        default=False,
+        help_text="Start the CSV with a byte-order mark, so Excel reads it as UTF-8.",
     )
     file_format = serializers.ChoiceField(
         choices=[("csv", "CSV"), ("xlsx", "Excel workbook")],
