@@ -41,9 +41,10 @@ class PreparedExport:
     kind: ExportKind
     scope: ExportScope
     filters: ExportFilters = field(default_factory=ExportFilters)
-    # A CSV starts with the byte-order mark unless plain UTF-8 is asked for, so Excel reads it
-    # as UTF-8; ``xlsx`` makes it an Excel workbook instead (workbook.py).
-    excel: bool = True
+    # ``excel``: the CSV starts with the byte-order mark, so Excel reads it as UTF-8 (the export
+    # page asks for it unless the person chooses plain UTF-8); ``xlsx`` makes it an Excel
+    # workbook instead (workbook.py).
+    excel: bool = False
     xlsx: bool = False
 
     @property
@@ -83,7 +84,7 @@ def export_prepare(
     actor: Any,
     kind: str,
     filters: ExportFilters | None = None,
-    excel: bool = True,
+    excel: bool = False,
     xlsx: bool = False,
 ) -> PreparedExport:
     """Check that ``actor`` may run this export; PermissionDenied or ValidationError if not."""

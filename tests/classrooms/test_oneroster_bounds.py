@@ -112,8 +112,8 @@ def test_an_overlong_line_is_a_problem(district: District, tmp_path: Path) -> No
 def test_a_database_refusal_while_applying_is_audited_not_a_500(
     district: District, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(plan: Any) -> None:
-        plan_apply(plan)
+    def refuse(plan: Any, log: Any) -> None:
+        plan_apply(plan, log)
         raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
 
     monkeypatch.setattr("classrooms.oneroster.plan.plan_apply", refuse)
