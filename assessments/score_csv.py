@@ -50,6 +50,7 @@ from assessments.services import (
 )
 from classrooms import access
 from classrooms.models import Enrollment, Student
+from classrooms.spreadsheets import spreadsheet_safe, spreadsheet_unquote
 from units.models import Assessment, AssessmentSkill, ClassroomUnit
 from units.services import format_points
 
@@ -58,7 +59,6 @@ SIS_ID_COLUMN = "sis_id"
 NAME_COLUMNS = ("family_name", "given_name")
 DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EMPTY_FILE = "The file is empty. Download the template, fill in the scores and upload it again."
 TOKEN_SALT = "assessments.score_csv"  # noqa: S105 (a signing namespace, not a secret)
 TOKEN_MAX_AGE_SECONDS = 60 * 60
@@ -196,18 +196,9 @@ class CsvApplyResult:
     problems: list[RowProblem] = field(default_factory=list)
 
 
-def spreadsheet_safe(text: str) -> str:
-    """A cell a spreadsheet shows as text: one starting like a formula gets a leading quote."""
-    if text.startswith(FORMULA_STARTS):
-        return f"'{text}"
-    return text
-
-
 def _unquote_formula(text: str) -> str:
     """Undo ``spreadsheet_safe`` so a downloaded template uploads unchanged."""
-    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
-        return text[1:]
-    return text
+    return spreadsheet_unquote(text)
 
 
 def score_csv_filename(*, classroom_unit: ClassroomUnit, assessment: Assessment) -> str:

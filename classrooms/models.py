@@ -17,6 +17,7 @@ from classrooms.querysets import (
     ClassroomQuerySet,
     DistrictQuerySet,
     EnrollmentQuerySet,
+    RosterImportQuerySet,
     SchoolQuerySet,
     StudentGroupQuerySet,
     StudentQuerySet,
@@ -88,6 +89,25 @@ class District(models.Model):
         blank=True,
         validators=[MinValueValidator(1)],
         help_text="Years learner data is kept; empty keeps it until deleted.",
+    )
+    # The district organisation of the student information system's OneRoster files, recorded
+    # by the first import that matched (or was confirmed), so a file of another district is
+    # noticed before it is imported (classrooms/oneroster/district.py).
+    oneroster_sourced_id = models.CharField(
+        "OneRoster district sourcedId",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The sourcedId of the district org in the OneRoster files; set by imports.",
+    )
+    oneroster_identifier = models.CharField(
+        "OneRoster district identifier",
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The identifier of the district org in the OneRoster files; set by imports.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -418,6 +438,7 @@ class AuditKind(models.TextChoices):
 
     ROSTER_IMPORT_DRY_RUN = "roster_import_dry_run", "Roster import (dry run)"
     ROSTER_IMPORT = "roster_import", "Roster import"
+    ROSTER_ROLLBACK = "roster_rollback", "Roster import rolled back"
     EXPORT_SCORES = "export_scores", "Export: student-level scores"
     EXPORT_STUDENT_GROWTH = "export_student_growth", "Export: student growth"
     EXPORT_AGGREGATE_GROWTH = "export_aggregate_growth", "Export: aggregate growth"
@@ -496,3 +517,66 @@ class AuditEvent(models.Model):
             return str(AuditKind(self.kind).label)
         except ValueError:
             return self.kind
+
+
+class RosterImport(models.Model):
+    """An applied roster import and, in its changes, what it did, so that a district admin can
+    roll it back while no later change touched the same rows (classrooms/oneroster/undo.py)."""
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="roster_imports")
+    audit_event = models.OneToOneField(
+        AuditEvent, on_delete=models.PROTECT, related_name="roster_import"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+    rollback_event = models.OneToOneField(
+        AuditEvent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="roster_rollback",
+    )
+
+    objects = RosterImportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Roster import #{self.pk}"
+
+
+class RosterChangeAction(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    DELETED = "deleted", "Deleted"
+
+
+class RosterImportChange(models.Model):
+    """One row an import created, updated (``old``: each changed field's value before, ``new``:
+    after) or deleted (a teacher assignment). ``student`` ties the rows about a student to them,
+    so deleting a student's data deletes what imports recorded of them too."""
+
+    roster_import = models.ForeignKey(
+        RosterImport, on_delete=models.CASCADE, related_name="changes"
+    )
+    position = models.PositiveIntegerField(help_text="The order the import wrote the rows in.")
+    model = models.CharField(max_length=80)
+    object_id = models.BigIntegerField()
+    action = models.CharField(max_length=10, choices=RosterChangeAction.choices)
+    old = models.JSONField(default=dict, blank=True)
+    new = models.JSONField(default=dict, blank=True)
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["roster_import", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["roster_import", "position"], name="roster_change_position_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.model} #{self.object_id}"

@@ -107,3 +107,10 @@ class AuditEventQuerySet(ScopedQuerySet):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise TypeError("Audit events are never deleted.")
+
+
+class RosterImportQuerySet(ScopedQuerySet):
+    """Applied roster imports: only a district's admins see (and may roll back) them."""
+
+    scope_level = "district_admin"
+    scope_path = "district"

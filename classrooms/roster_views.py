@@ -8,19 +8,20 @@ page that says why. The district is always the admin's own, found through ``visi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views import View
 from django.views.generic import ListView
 
 from classrooms import access, oneroster
 from classrooms.audit import audit_log_readable
-from classrooms.models import AuditEvent, District
+from classrooms.models import AuditEvent, District, RosterImport, User
+from classrooms.oneroster import undo
 from classrooms.scoped_views import ScopedView, district_admins_only
 
 
@@ -35,6 +36,8 @@ class RosterUploadForm(forms.Form):
 
 class RosterApplyForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)
+    # Shown only when the export's district org is not this district (see oneroster/district.py).
+    confirm_district = forms.BooleanField(required=False)
 
 
 class RosterImportView(ScopedView, View):
@@ -91,8 +94,11 @@ class RosterImportView(ScopedView, View):
         )
         token = ""
         if result.is_valid:
-            token = oneroster.roster_upload_keep(
-                actor=self.request.user, district=self.district, data=data, filename=upload.name
+            token = oneroster.roster_plan_keep(
+                actor=self.request.user,
+                district=self.district,
+                plan=result.plan,
+                filename=upload.name,
             )
         return self._preview_page(result, upload.name, token)
 
@@ -109,19 +115,57 @@ class RosterImportView(ScopedView, View):
         try:
             if not form.is_valid():
                 raise ValidationError("This preview cannot be read. Upload the file again.")
-            upload = oneroster.roster_upload_take(
-                token=form.cleaned_data["token"], actor=self.request.user, district=self.district
+            result, filename = oneroster.roster_import_kept(
+                actor=self.request.user,
+                district=self.district,
+                token=form.cleaned_data["token"],
+                confirm_district=form.cleaned_data["confirm_district"],
             )
         except ValidationError as refused:
             return self._form_page(RosterUploadForm(), error=" ".join(refused.messages), status=400)
-        source = oneroster.roster_source_from_zip(data=upload.data, label=upload.filename)
-        result = oneroster.roster_import(
-            actor=self.request.user, district=self.district, source=source, dry_run=False
-        )
         if not result.applied:
-            return self._preview_page(result, upload.filename)
-        context = self._context(result=result, filename=upload.filename)
+            return self._preview_page(result, filename)
+        context = self._context(result=result, filename=filename)
         return render(self.request, self.done_template, context)
+
+
+class RosterImportDetailView(ScopedView, View):
+    """An applied import: what it changed and, previewed, what rolling it back would do or what
+    blocks it (GET); POST rolls it back, all or nothing (classrooms/oneroster/undo.py)."""
+
+    model = RosterImport
+    template_name = "classrooms/roster_import_detail.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not request.user.is_district_admin:
+            return district_admins_only(
+                request, "Only a district admin can roll back the district's roster imports."
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("district", "audit_event", "rollback_event")
+
+    def _page(self, roster_import: RosterImport, status: int = 200, **extra: Any) -> HttpResponse:
+        actor = cast(User, self.request.user)
+        check = undo.roster_rollback_check(actor=actor, roster_import=roster_import)
+        context = {"roster_import": roster_import, "check": check, **extra}
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._page(get_object_or_404(self.get_queryset(), pk=pk))
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        roster_import = get_object_or_404(self.get_queryset(), pk=pk)
+        try:
+            undo.roster_rollback(actor=cast(User, request.user), roster_import=roster_import)
+        except ValidationError as refused:
+            roster_import.refresh_from_db()
+            return self._page(roster_import, status=409, refused=refused.messages)
+        roster_import.refresh_from_db()
+        return self._page(roster_import, rolled_back=True)
 
 
 class AuditEventListView(ScopedView, ListView):

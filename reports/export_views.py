@@ -47,9 +47,16 @@ class ExportForm(forms.Form):
     unit = forms.ModelChoiceField(
         queryset=Unit.objects.none(), required=False, empty_label="All units"
     )
-    excel = forms.BooleanField(
-        label="For Excel: start the file with a byte-order mark so Excel reads it as UTF-8",
+    file_format = forms.ChoiceField(
+        label="File",
+        choices=[
+            ("excel_csv", "CSV for Excel (UTF-8 with a byte-order mark, so accents show right)"),
+            ("plain_csv", "CSV, plain UTF-8 (for other programs)"),
+            ("xlsx", "Excel workbook (.xlsx)"),
+        ],
         required=False,
+        initial="excel_csv",
+        widget=forms.RadioSelect,
     )
 
     def __init__(self, *args: Any, user: Any, kinds: list[ExportKind], **kwargs: Any) -> None:
@@ -68,6 +75,15 @@ class ExportForm(forms.Form):
         subjects = units.order_by("subject").values_list("subject", flat=True).distinct()
         subject_field = cast(forms.ChoiceField, self.fields["subject"])
         subject_field.choices = [("", "All subjects"), *((s, s) for s in subjects)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["file_format"] = data.get("file_format") or "excel_csv"
+        kind = data.get("kind")
+        if data["file_format"] == "xlsx" and kind:
+            if not exports.export_definition(kind).offers_workbook:
+                self.add_error("file_format", "This export is a zip of CSV files; choose CSV.")
+        return data
 
     def _set_queryset(self, name: str, queryset: QuerySet[Any]) -> None:
         cast(forms.ModelChoiceField, self.fields[name]).queryset = queryset
@@ -152,7 +168,8 @@ class ExportPageView(ScopedView, View):
                 actor=request.user,
                 kind=form.cleaned_data["kind"],
                 filters=form.export_filters(),
-                excel=form.cleaned_data["excel"],
+                excel=form.cleaned_data["file_format"] != "plain_csv",
+                xlsx=form.cleaned_data["file_format"] == "xlsx",
             )
         except PermissionDenied as refused:
             return _forbidden(request, str(refused))

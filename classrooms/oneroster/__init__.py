@@ -15,7 +15,9 @@ told where it is read:
 - state.py: what the steps share (planned items, problems, counts) and the rules for planning
   one row; existing.py: the district's roster as it is; plan.py: the order of the steps;
   apply.py: writing a plan; services.py: ``roster_import`` (transaction and audit);
-  uploads.py: keeping an upload between its preview and its import.
+  uploads.py: keeping a dry run's plan between its preview and its import, which applies it
+  without reading the export again (``roster_import_kept``); district.py: the check that the
+  export is this district's.
 
 ``demographics.csv`` is not imported: the only learner data Thinslice keeps is scores, and
 student groups are set up by the district admin.
@@ -55,8 +57,8 @@ from classrooms.oneroster.results import (
     RosterImportResult,
     RosterProblem,
 )
-from classrooms.oneroster.services import roster_import, roster_plan
-from classrooms.oneroster.uploads import RosterUpload, roster_upload_keep, roster_upload_take
+from classrooms.oneroster.services import roster_import, roster_import_kept, roster_plan
+from classrooms.oneroster.uploads import roster_plan_keep
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -65,11 +67,10 @@ __all__ = [
     "RosterImportResult",
     "RosterProblem",
     "RosterSource",
-    "RosterUpload",
     "roster_import",
+    "roster_import_kept",
     "roster_plan",
     "roster_source_from_path",
     "roster_source_from_zip",
-    "roster_upload_keep",
-    "roster_upload_take",
+    "roster_plan_keep",
 ]

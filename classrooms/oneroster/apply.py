@@ -3,6 +3,8 @@ refusal by the database leaves nothing written."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.hashers import make_password
 from django.db import models
 from django.utils import timezone
@@ -17,10 +19,12 @@ from classrooms.models import (
     User,
 )
 from classrooms.oneroster.state import PlanState
+from classrooms.oneroster.undo import ChangeLog
 
 
-def plan_apply(plan: PlanState) -> None:
-    """Write the plan: creates first, in an order where every row's references exist."""
+def plan_apply(plan: PlanState, log: ChangeLog) -> None:
+    """Write the plan: creates first, in an order where every row's references exist; ``log``
+    records each write (for the import's undo)."""
     now = timezone.now()
     models_by_entity: dict[str, type[models.Model]] = {
         "schools": School,
@@ -35,6 +39,7 @@ def plan_apply(plan: PlanState) -> None:
     for entity, model in models_by_entity.items():
         creates: list[models.Model] = []
         updates: list[models.Model] = []
+        olds: list[dict[str, Any]] = []
         changed: set[str] = set()
         for item in plan.items[entity].values():
             if item.action == "create":
@@ -54,23 +59,34 @@ def plan_apply(plan: PlanState) -> None:
                     setattr(instance, name, target.instance)
                 changed.update(item.changed)
                 updates.append(instance)
+                olds.append(dict(item.old))
         if creates:
             model._default_manager.bulk_create(creates, batch_size=1000)
+            for instance in creates:
+                log.created(instance)
         if updates:
             fields = sorted(changed)
             if any(f.name == "updated_at" for f in model._meta.fields):
-                for instance in updates:
+                for instance, old in zip(updates, olds, strict=True):
+                    old["updated_at"] = instance.updated_at  # type: ignore[attr-defined]
                     instance.updated_at = now  # type: ignore[attr-defined]
                 fields.append("updated_at")
             model._default_manager.bulk_update(updates, fields, batch_size=500)
+            for instance, old in zip(updates, olds, strict=True):
+                log.updated(instance, old)
     through = Classroom.teachers.through
     if plan.assignments_to_remove:
-        through._default_manager.filter(pk__in=plan.assignments_to_remove).delete()
+        removed = through._default_manager.filter(pk__in=plan.assignments_to_remove)
+        for assignment in removed:
+            log.deleted(assignment)
+        removed.delete()
     if plan.assignments_to_add:
-        through._default_manager.bulk_create(
+        added = through._default_manager.bulk_create(
             [
                 through(classroom=classroom.instance, user=teacher.instance)
                 for classroom, teacher in plan.assignments_to_add
             ],
             batch_size=1000,
         )
+        for assignment in added:
+            log.created(assignment)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
+
+from django.db import models
 
 from classrooms.models import (
     AcademicYear,
@@ -46,6 +49,13 @@ class Existing:
         self.schools_by_code = {school.code.lower(): school for school in schools}
         self.schools_by_name = {school.name.lower(): school for school in schools}
         self.years_by_name = {year.name.lower(): year for year in years}
+        # A school year is the same year whatever it is called ("2026-2027", "2026–27").
+        self.years_by_dates = {(year.start_date, year.end_date): year for year in years}
+        self.terms_by_year_dates: dict[tuple[int | None, Any, Any], Term] = {}
+        for term in terms:
+            self.terms_by_year_dates.setdefault(
+                (term.academic_year_id, term.start_date, term.end_date), term
+            )
         self.terms_by_year_name: dict[tuple[int | None, str], Term] = {
             (term.academic_year_id, term.name.lower()): term for term in terms
         }
@@ -83,3 +93,35 @@ def _by_sourced_id(rows: Iterable[Any]) -> dict[str, Any]:
         if row.sourced_id:
             found.setdefault(row.sourced_id, row)
     return found
+
+
+# Fields that change without the roster changing (a teacher signing in).
+_NOT_ROSTER_FIELDS = {"last_login", "password"}
+
+
+def roster_fingerprint(district: District) -> str:
+    """A digest of every roster row of the district (and its recorded OneRoster district org):
+    a plan made against one fingerprint is applied only while the roster still has it."""
+    through = Classroom.teachers.through
+    querysets: list[models.QuerySet[Any]] = [
+        District.objects.filter(pk=district.pk),
+        School.objects.filter(district=district),
+        AcademicYear.objects.filter(district=district),
+        Term.objects.filter(academic_year__district=district),
+        Classroom.objects.filter(school__district=district),
+        Student.objects.filter(district=district),
+        User.objects.filter(district=district),
+        Enrollment.objects.filter(classroom__school__district=district),
+        through._default_manager.filter(classroom__school__district=district),
+    ]
+    digest = hashlib.sha256()
+    for queryset in querysets:
+        fields = [
+            field.attname
+            for field in queryset.model._meta.concrete_fields
+            if field.attname not in _NOT_ROSTER_FIELDS
+        ]
+        digest.update(queryset.model._meta.label.encode())
+        for row in queryset.order_by("pk").values_list(*fields).iterator(chunk_size=5000):
+            digest.update(repr(row).encode())
+    return digest.hexdigest()

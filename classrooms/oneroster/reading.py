@@ -11,9 +11,13 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 from classrooms.oneroster.results import RosterProblem
 from classrooms.oneroster.spec import (
@@ -28,8 +32,29 @@ from classrooms.oneroster.spec import (
 )
 
 MAX_UPLOAD_BYTES = 50_000_000
-# Unpacked, the CSV files of one export may not exceed this (a guard against zip bombs).
-MAX_UNPACKED_BYTES = 500_000_000
+# Unpacked, the CSV files of one export may not exceed this (a guard against zip bombs); a
+# district of 100 000 students and 250 000 enrollments unpacks to about 60 MB.
+MAX_UNPACKED_BYTES = 300_000_000
+# A file is read as a stream, line by line, and its reading stops at the first of these: a line
+# longer than this, this many blank lines in a row (200 MB of newlines zip to 200 KB), or this
+# many problems in one file (the rest would only repeat them).
+MAX_LINE_CHARACTERS = 100_000
+MAX_BLANK_LINES = 1_000
+MAX_PROBLEMS_PER_FILE = 200
+
+
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+class RosterFile:
+    """One CSV file of an export, opened as a binary stream when it is read (never unpacked
+    whole into memory)."""
+
+    def __init__(self, opener: Callable[[], IO[bytes]]) -> None:
+        self._opener = opener
+
+    def open(self) -> IO[bytes]:
+        return self._opener()
 
 
 @dataclass
@@ -37,7 +62,7 @@ class RosterSource:
     """The files of one OneRoster export (by their OneRoster name) and problems reading them."""
 
     label: str
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, RosterFile] = field(default_factory=dict)
     problems: list[RosterProblem] = field(default_factory=list)
     sha256: str = ""
 
@@ -106,12 +131,7 @@ def roster_source_from_zip(*, data: bytes, label: str) -> RosterSource:
     for info in chosen:
         name = _canonical_file_name(PurePosixPath(info.filename).name)
         assert name is not None  # noqa: S101 (chosen only holds known names)
-        try:
-            source.files[name] = archive.read(info)
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as error:
-            source.problems.append(
-                RosterProblem(name, None, "", f"cannot be unpacked from the zip ({error}).")
-            )
+        source.files[name] = RosterFile(partial(archive.open, info))
     return source
 
 
@@ -128,23 +148,34 @@ def roster_source_from_path(*, path: Path) -> RosterSource:
         name = _canonical_file_name(child.name)
         if name is None or not child.is_file():
             continue
-        data = child.read_bytes()
-        digest.update(name.encode() + b"\0" + data)
-        source.files[name] = data
+        digest.update(name.encode() + b"\0")
+        with child.open("rb") as handle:
+            for chunk in iter(partial(handle.read, 1 << 20), b""):
+                digest.update(chunk)
+        source.files[name] = RosterFile(partial(_open_binary, child))
     source.sha256 = digest.hexdigest()
     return source
 
 
-@dataclass
-class Row:
-    """One data row of a CSV file: the line it starts on and its values by column."""
+def _open_binary(path: Path) -> IO[bytes]:
+    return path.open("rb")
 
-    file: str
-    line: int
-    values: dict[str, str]
+
+class Row:
+    """One data row of a CSV file: the line it starts on and its values by column (the
+    columns' positions are shared by the rows of a file, so a row costs its values only)."""
+
+    __slots__ = ("_cells", "_positions", "file", "line")
+
+    def __init__(self, file: str, line: int, cells: tuple[str, ...], positions: dict[str, int]):
+        self.file = file
+        self.line = line
+        self._cells = cells
+        self._positions = positions
 
     def __getitem__(self, column: str) -> str:
-        return self.values.get(column, "")
+        position = self._positions.get(column)
+        return "" if position is None else self._cells[position]
 
 
 @dataclass
@@ -154,42 +185,115 @@ class Table:
     header_columns: list[str]
 
 
-def _decode(file: str, data: bytes) -> tuple[str | None, RosterProblem | None]:
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None, RosterProblem(
-            file,
-            1,
-            "",
-            'the file is UTF-16 text; save it as UTF-8 ("CSV UTF-8" in Excel) and import again.',
+class _Unreadable(Exception):
+    """Reading a file stopped at a problem (already listed)."""
+
+
+def _lines(file: str, stream: IO[bytes], problems: list[RosterProblem]) -> Iterator[str]:
+    """The lines of a file as UTF-8 text (a byte-order mark dropped), read as a stream; a byte
+    that is not UTF-8 or a line longer than MAX_LINE_CHARACTERS stops the reading with a problem
+    naming its line."""
+    head = stream.read(3)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        problems.append(
+            RosterProblem(
+                file,
+                1,
+                "",
+                'the file is UTF-16 text; save it as UTF-8 ("CSV UTF-8" in Excel) and import '
+                "again.",
+            )
         )
+        raise _Unreadable
+    pending = head[3:] if head == codecs.BOM_UTF8 else head
+    # Bytes that are not UTF-8 become lone surrogates, found line by line below, so the problem
+    # names the line they are on (a strict decoder fails a whole buffer ahead of it).
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Prepended(pending, stream)),
+        encoding="utf-8",
+        errors="surrogateescape",
+        newline="",
+    )
+    line = 0
+    while True:
+        line += 1
+        chunk = text.readline(MAX_LINE_CHARACTERS + 1)
+        undecodable = _UNDECODABLE.search(chunk)
+        if undecodable is not None:
+            byte = ord(undecodable.group()) - 0xDC00
+            problems.append(
+                RosterProblem(
+                    file,
+                    line,
+                    "",
+                    f"the file is not UTF-8 text (byte 0x{byte:02X} cannot be read); save it as "
+                    'UTF-8 ("CSV UTF-8" in Excel) and import again.',
+                )
+            )
+            raise _Unreadable
+        if not chunk:
+            return
+        if len(chunk) > MAX_LINE_CHARACTERS:
+            problems.append(
+                RosterProblem(
+                    file,
+                    line,
+                    "",
+                    f"this line is longer than {MAX_LINE_CHARACTERS:,} characters; is this a "
+                    "OneRoster CSV file?",
+                )
+            )
+            raise _Unreadable
+        yield chunk
+
+
+class _Prepended(io.RawIOBase):
+    """A binary stream that gives ``first`` and then the rest of ``stream``."""
+
+    def __init__(self, first: bytes, stream: IO[bytes]) -> None:
+        self._first = first
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)
+        if self._first:
+            size = min(len(view), len(self._first))
+            view[:size] = self._first[:size]
+            self._first = self._first[size:]
+            return size
+        data = self._stream.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+def read_table(file: str, source_file: RosterFile, problems: list[RosterProblem]) -> Table | None:
+    """Parse one CSV file as a stream; header problems make it unreadable (None), row problems
+    are listed (reading stops after MAX_PROBLEMS_PER_FILE of them)."""
     try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        byte = data[error.start]
-        return None, RosterProblem(
-            file,
-            line,
-            "",
-            f"the file is not UTF-8 text (byte 0x{byte:02X} cannot be read); save it as UTF-8 "
-            '("CSV UTF-8" in Excel) and import again.',
-        )
-
-
-def read_table(file: str, data: bytes, problems: list[RosterProblem]) -> Table | None:
-    """Parse one CSV file; header problems make it unreadable (None), row problems are listed."""
-    text, problem = _decode(file, data)
-    if problem is not None or text is None:
-        problems.append(problem or RosterProblem(file, None, "", "cannot be read."))
+        with source_file.open() as stream:
+            return _read_rows(file, stream, problems)
+    except _Unreadable:
         return None
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as error:
+        problems.append(
+            RosterProblem(file, None, "", f"cannot be unpacked from the zip ({error}).")
+        )
+        return None
+
+
+def _read_rows(file: str, stream: IO[bytes], problems: list[RosterProblem]) -> Table | None:
     known = {column.lower(): column for column in COLUMNS[file]}
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(_lines(file, stream, problems))
     header: list[str] | None = None
     header_line = 1
     rows: list[Row] = []
     column_of: list[str | None] = []
+    positions: dict[str, int] = {}
+    problems_before = len(problems)
+    blank_run = 0
     try:
         while True:
             start_line = reader.line_num + 1
@@ -197,12 +301,40 @@ def read_table(file: str, data: bytes, problems: list[RosterProblem]) -> Table |
                 record = next(reader)
             except StopIteration:
                 break
+            if len(problems) - problems_before >= MAX_PROBLEMS_PER_FILE:
+                problems.append(
+                    RosterProblem(
+                        file,
+                        start_line,
+                        "",
+                        f"reading stopped after {MAX_PROBLEMS_PER_FILE} problems in this file; "
+                        "fix these and import again.",
+                    )
+                )
+                return None
             if not any(cell.strip() for cell in record):
+                blank_run += 1
+                if blank_run > MAX_BLANK_LINES:
+                    problems.append(
+                        RosterProblem(
+                            file,
+                            start_line - blank_run + 1,
+                            "",
+                            f"more than {MAX_BLANK_LINES:,} blank lines in a row from this "
+                            "line; this does not look like a OneRoster export, so it was not "
+                            "read further.",
+                        )
+                    )
+                    return None
                 continue
+            blank_run = 0
             if header is None:
                 header = [cell.strip().lstrip("\ufeff") for cell in record]
                 header_line = start_line
                 column_of = _header_columns(file, header, header_line, known, problems)
+                positions = {
+                    column: index for index, column in enumerate(column_of) if column is not None
+                }
                 continue
             if len(record) != len(header):
                 problems.append(
@@ -215,12 +347,9 @@ def read_table(file: str, data: bytes, problems: list[RosterProblem]) -> Table |
                     )
                 )
                 continue
-            values = {
-                column: cell.strip()
-                for column, cell in zip(column_of, record, strict=True)
-                if column is not None
-            }
-            rows.append(Row(file, start_line, values))
+            if _has_nul(file, start_line, record, column_of, problems):
+                continue
+            rows.append(Row(file, start_line, tuple(cell.strip() for cell in record), positions))
     except csv.Error as error:
         problems.append(
             RosterProblem(file, reader.line_num, "", f"this is not valid CSV ({error}).")
@@ -243,6 +372,30 @@ def read_table(file: str, data: bytes, problems: list[RosterProblem]) -> Table |
             )
         return None
     return Table(file, rows, [column for column in column_of if column])
+
+
+def _has_nul(
+    file: str,
+    line: int,
+    record: list[str],
+    column_of: list[str | None],
+    problems: list[RosterProblem],
+) -> bool:
+    """Whether a value of the row holds a NUL character, which no database column can store."""
+    found = False
+    for column, cell in zip(column_of, record, strict=True):
+        if column is not None and "\x00" in cell:
+            problems.append(
+                RosterProblem(
+                    file,
+                    line,
+                    column,
+                    "this value holds a NUL character (byte 0x00), which cannot be stored; "
+                    "remove it in the export and import again.",
+                )
+            )
+            found = True
+    return found
 
 
 def _header_columns(
@@ -268,7 +421,7 @@ def _header_columns(
     return columns
 
 
-def read_manifest(files: dict[str, bytes], problems: list[RosterProblem]) -> dict[str, str]:
+def read_manifest(files: dict[str, RosterFile], problems: list[RosterProblem]) -> dict[str, str]:
     """Check manifest.csv's OneRoster version and return each file's mode (bulk, delta or
     absent). A required file without a ``file.<name>`` row is a problem; an optional one is bulk
     when the export has it, else absent."""
@@ -324,7 +477,7 @@ def read_manifest(files: dict[str, bytes], problems: list[RosterProblem]) -> dic
 
 
 def read_tables(
-    files: dict[str, bytes],
+    files: dict[str, RosterFile],
     modes: dict[str, str],
     problems: list[RosterProblem],
     warnings: list[RosterProblem],

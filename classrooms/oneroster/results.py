@@ -98,6 +98,13 @@ class RosterImportResult:
     row_count: int
     applied: bool = False
     audit_event: AuditEvent | None = None
+    # Why the export looks like another district's ("" when it is this district's): shown in
+    # the dry run, where the district admin may confirm it.
+    district_mismatch: str = ""
+    # A dry run's plan, to be kept until the import applies it (uploads.py); not in the audit.
+    plan: Any = None
+    # What an applied import changed, kept for its undo (None when it changed nothing).
+    roster_import: Any = None
 
     @property
     def is_valid(self) -> bool:

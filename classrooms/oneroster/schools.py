@@ -21,6 +21,7 @@ class Orgs:
 
     types: dict[str, str] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
+    districts: list[Row] = field(default_factory=list)
 
 
 def plan_schools(state: PlanState) -> Orgs:
@@ -34,6 +35,8 @@ def plan_schools(state: PlanState) -> Orgs:
         if org_type is None or is_active is None:
             continue
         orgs.types[row["sourcedId"]] = org_type
+        if org_type == "district" and is_active:
+            orgs.districts.append(row)
         if org_type != "school":
             continue
         sourced_id = row["sourcedId"]

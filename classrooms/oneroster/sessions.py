@@ -14,6 +14,7 @@ from django.db import models
 from classrooms.models import AcademicYear, Term
 from classrooms.oneroster import values
 from classrooms.oneroster.reading import Row
+from classrooms.oneroster.results import RosterProblem
 from classrooms.oneroster.spec import SESSION_TYPES, SESSIONS
 from classrooms.oneroster.state import Item, PlanState
 
@@ -49,6 +50,7 @@ def plan_sessions(state: PlanState) -> Sessions:
         sessions.active[row["sourcedId"]] = is_active
         sessions.dates[row["sourcedId"]] = (start, end)
     year_names: dict[str, int] = {}
+    year_dates: dict[tuple[datetime.date, datetime.date], int] = {}
     for sourced_id, row in sessions.rows.items():
         if sessions.types[sourced_id] != "schoolYear":
             continue
@@ -59,13 +61,29 @@ def plan_sessions(state: PlanState) -> Sessions:
         name = values.text(state.problems, row, "title", max_length=40)
         if state.first_seen(year_names, name.lower(), row, "title", "school year title"):
             continue
+        start, end = sessions.dates[sourced_id]
+        if state.first_seen(year_dates, (start, end), row, "startDate", "school year dates"):
+            continue
+        by_dates = state.existing.years_by_dates.get((start, end))
         existing = state.adopt(
             row,
             "academic_years",
             existing,
-            [("title", "title", state.existing.years_by_name.get(name.lower()))],
+            [
+                ("start and end dates", "startDate", by_dates),
+                ("title", "title", state.existing.years_by_name.get(name.lower())),
+            ],
         )
-        start, end = sessions.dates[sourced_id]
+        if by_dates is not None and existing == by_dates and by_dates.name != name:
+            state.warnings.append(
+                RosterProblem(
+                    row.file,
+                    row.line,
+                    "title",
+                    f"the school year '{by_dates.name}' has the same dates, so it is this "
+                    f"year: it is kept and renamed '{name}'.",
+                )
+            )
         state.set_item(
             row,
             "academic_years",
@@ -107,12 +125,11 @@ def _set_term(
     dates: tuple[datetime.date, datetime.date],
 ) -> Item:
     year_pk = year.instance.pk if year.instance is not None else None
-    existing = state.adopt(
-        row,
-        "terms",
-        existing,
-        [("title", "title", state.existing.terms_by_year_name.get((year_pk, name.lower())))],
-    )
+    by_name = state.existing.terms_by_year_name.get((year_pk, name.lower()))
+    by_dates = state.existing.terms_by_year_dates.get((year_pk, *dates))
+    if existing is None and by_name is None and by_dates is not None and not by_dates.sourced_id:
+        existing = by_dates  # a term made in Thinslice with these dates, under another title
+    existing = state.adopt(row, "terms", existing, [("title", "title", by_name)])
     return state.set_item(
         row,
         "terms",

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from classrooms.models import District
+from classrooms.oneroster.district import FileDistrict
 from classrooms.oneroster.existing import Existing
 from classrooms.oneroster.reading import RosterSource, Row, Table
 from classrooms.oneroster.results import ENTITIES, Action, RosterCounts, RosterProblem
@@ -35,6 +36,8 @@ class Item:
     action: Action = "unchanged"
     changed: list[str] = field(default_factory=list)
     is_live: bool = True
+    # The changed fields' values before the import (by attribute name), for its undo.
+    old: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.instance: Any = self.existing
@@ -45,9 +48,18 @@ class PlanState:
 
     existing: Existing  # read once the files are readable
 
-    def __init__(self, district: District, source: RosterSource) -> None:
+    def __init__(
+        self, district: District, source: RosterSource, *, confirm_district: bool = False
+    ) -> None:
         self.district = district
         self.source = source
+        # The export's district org, and why it looks like another district's ("" if it does
+        # not); the import is refused on a mismatch unless the district admin confirmed it.
+        self.confirm_district = confirm_district
+        self.file_district: FileDistrict | None = None
+        self.district_mismatch = ""
+        # A digest of the district's roster when the plan was made (existing.py).
+        self.fingerprint = ""
         self.today = timezone.localdate()
         self.problems: list[RosterProblem] = list(source.problems)
         self.warnings: list[RosterProblem] = []
@@ -218,6 +230,13 @@ class PlanState:
                 item.action = "unchanged"
             else:
                 item.action = "deactivate" if deactivate else "update"
+            item.old = {
+                name: getattr(existing, name) for name in item.changed if name in values
+            } | {
+                f"{name}_id": getattr(existing, f"{name}_id")
+                for name in item.changed
+                if name in refs
+            }
             candidate = existing
             for name, value in values.items():
                 setattr(candidate, name, value)
@@ -259,6 +278,7 @@ class PlanState:
             if not ended:
                 yesterday = self.today - datetime.timedelta(days=1)
                 item.values = {"end_date": max(existing.start_date, yesterday)}
+                item.old = {"end_date": existing.end_date}
                 item.changed = ["end_date"]
                 item.action = "deactivate"
         elif existing.is_active:
@@ -273,6 +293,7 @@ class PlanState:
                 )
             else:
                 item.values = {"is_active": False}
+                item.old = {"is_active": True}
                 item.changed = ["is_active"]
                 item.action = "deactivate"
         self.items[entity][existing.sourced_id] = item

@@ -1,9 +1,16 @@
-"""Keeping an uploaded export on the server between its dry run (the preview) and its import, so
-the import reads exactly the bytes that were previewed."""
+"""Keeping the plan of a dry run on the server between its preview and its import, so the import
+writes exactly what was previewed: the export is read and checked once, and the apply does not
+parse it again (a second parse could differ, and costs as much as the first).
+
+The plan is kept as a file with a random name in a server folder; the signed token that names it
+carries the file's SHA-256, so only a plan this server wrote is ever loaded. Plans older than an
+hour are removed.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import pickle  # noqa: S403 (only files this server wrote, checked against a signed digest)
 import re
 import secrets
 import tempfile
@@ -16,15 +23,21 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 
 from classrooms.models import District, User
+from classrooms.oneroster.plan import RosterPlan
 
 UPLOAD_TOKEN_MAX_AGE_SECONDS = 60 * 60
-UPLOAD_TOKEN_SALT = "classrooms.oneroster.upload"  # noqa: S105 (a signing namespace, not a secret)
+UPLOAD_TOKEN_SALT = "classrooms.oneroster.plan"  # noqa: S105 (a signing namespace, not a secret)
+_KEPT_NAME = re.compile(r"[0-9a-f]{32}\.plan")
 
 
-@dataclass(frozen=True)
-class RosterUpload:
-    data: bytes
+@dataclass
+class KeptPlan:
+    plan: RosterPlan
     filename: str
+    path: Path
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def _upload_folder() -> Path:
@@ -34,17 +47,16 @@ def _upload_folder() -> Path:
     return folder
 
 
-def roster_upload_keep(*, actor: User, district: District, data: bytes, filename: str) -> str:
-    """Keep an uploaded export on the server until it is imported; return a signed token that
-    names it for this actor and district only. The file name is random and the token carries
-    the file's SHA-256, so the import reads exactly the bytes that were previewed. Uploads older
-    than an hour are removed."""
+def roster_plan_keep(*, actor: User, district: District, plan: RosterPlan, filename: str) -> str:
+    """Keep a dry run's plan until it is imported; return a signed token that names it for this
+    actor and district only."""
     folder = _upload_folder()
     oldest = time.time() - UPLOAD_TOKEN_MAX_AGE_SECONDS
-    for stale in folder.glob("*.zip"):
+    for stale in folder.glob("*.plan"):
         if stale.stat().st_mtime < oldest:
             stale.unlink(missing_ok=True)
-    name = f"{secrets.token_hex(16)}.zip"
+    data = pickle.dumps(plan.for_keeping(), protocol=pickle.HIGHEST_PROTOCOL)
+    name = f"{secrets.token_hex(16)}.plan"
     (folder / name).write_bytes(data)
     payload = {
         "file": name,
@@ -56,10 +68,10 @@ def roster_upload_keep(*, actor: User, district: District, data: bytes, filename
     return signing.dumps(payload, salt=UPLOAD_TOKEN_SALT)
 
 
-def roster_upload_take(*, token: str, actor: User, district: District) -> RosterUpload:
-    """The upload a token names, removed from the server so it is imported at most once.
+def roster_plan_take(*, token: str, actor: User, district: District) -> KeptPlan:
+    """The plan a token names (the caller discards it once it is used).
 
-    Raises ValidationError when the token is forged, expired, for someone else, or its file is
+    Raises ValidationError when the token is forged, expired, for someone else, or its plan is
     gone or changed."""
     try:
         payload = signing.loads(token, salt=UPLOAD_TOKEN_SALT, max_age=UPLOAD_TOKEN_MAX_AGE_SECONDS)
@@ -72,7 +84,7 @@ def roster_upload_take(*, token: str, actor: User, district: District) -> Roster
     if payload.get("actor") != actor.pk or payload.get("district") != district.pk:
         raise ValidationError("This preview belongs to someone else. Upload the file again.")
     name = str(payload.get("file", ""))
-    if not re.fullmatch(r"[0-9a-f]{32}\.zip", name):
+    if not _KEPT_NAME.fullmatch(name):
         raise ValidationError("This preview cannot be read. Upload the file again.")
     path = _upload_folder() / name
     try:
@@ -81,7 +93,8 @@ def roster_upload_take(*, token: str, actor: User, district: District) -> Roster
         raise ValidationError(
             "This upload was imported already or has expired. Upload the file again."
         ) from None
-    path.unlink(missing_ok=True)
     if hashlib.sha256(data).hexdigest() != payload.get("sha256"):
+        path.unlink(missing_ok=True)
         raise ValidationError("The kept upload changed since its preview. Upload it again.")
-    return RosterUpload(data=data, filename=str(payload.get("filename", "upload.zip")))
+    plan = pickle.loads(data)  # noqa: S301 (written by this server; its digest is signed)
+    return KeptPlan(plan=plan, filename=str(payload.get("filename", "upload.zip")), path=path)

@@ -49,11 +49,28 @@ class ExportInputSerializer(serializers.Serializer):
     unit = serializers.PrimaryKeyRelatedField(
         queryset=Unit.objects.none(), required=False, allow_null=True
     )
+    # Off by default here: an API caller is a program, which reads plain UTF-8 (the export page,
+    # where people download for Excel, starts with the byte-order mark unless they choose not to).
     excel = serializers.BooleanField(
         required=False,
         default=False,
         help_text="Start the CSV with a byte-order mark, so Excel reads it as UTF-8.",
     )
+    file_format = serializers.ChoiceField(
+        choices=[("csv", "CSV"), ("xlsx", "Excel workbook")],
+        required=False,
+        default="csv",
+        help_text="csv (the default) or xlsx, an Excel workbook (not for oneroster_results, "
+        "a zip of CSV files).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("file_format") == "xlsx":
+            if not exports.export_definition(attrs["kind"]).offers_workbook:
+                raise serializers.ValidationError(
+                    {"file_format": "This export is a zip of CSV files; choose csv."}
+                )
+        return attrs
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -132,6 +149,9 @@ class ExportCreateView(APIView):
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description=FILE),
             (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description=FILE),
+            (200, exports.XLSX_CONTENT_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description=FILE
+            ),
             (202, "application/json"): ExportJobOutputSerializer,
         },
     )
@@ -143,6 +163,7 @@ class ExportCreateView(APIView):
             kind=serializer.validated_data["kind"],
             filters=serializer.export_filters(),
             excel=serializer.validated_data["excel"],
+            xlsx=serializer.validated_data["file_format"] == "xlsx",
         )
         if not exports.export_exceeds_threshold(prepared=prepared):
             return export_response(prepared)

@@ -10,9 +10,12 @@ The rules, in the order a request meets them, and where each lives:
 - **What each kind holds** (``registry``, one module per kind: ``scores``, ``student_growth``,
   ``aggregate_growth``, ``oneroster_results``): columns and rows, documented column by column
   in docs/data-dictionary.md. Callers never branch on the kind.
-- **Safe in spreadsheets** (``columns``): a text cell starting like a formula gets a leading
-  single quote; numbers, dates and true/false are written as they are. UTF-8, LF line ends;
-  with ``excel`` a byte-order mark first.
+- **Safe in spreadsheets** (``columns``, by the rule of ``classrooms.spreadsheets``): a quote
+  before every place a spreadsheet could start a formula; numbers, dates and true/false are
+  written as they are. UTF-8, LF line ends, a byte-order mark first unless plain UTF-8 is asked
+  for (``excel`` False).
+- **Excel workbooks** (``workbook``): every one-table export is also offered as .xlsx, typed
+  cells, header frozen, written by XlsxWriter in constant memory.
 - **Streaming** (``writing``): PostgreSQL's ``COPY (query) TO STDOUT (FORMAT csv)`` writes the
   rows, formatted in SQL, in ~256 KB chunks, so memory does not grow with the number of rows.
 - **Size and audit** (``exporting``): up to THINSLICE_EXPORT_ASYNC_ROWS rows stream in the
@@ -44,12 +47,14 @@ from reports.exports.jobs import (
 from reports.exports.registry import EXPORTS, STUDENT_LEVEL_KINDS, export_definition
 from reports.exports.scoping import ExportFilters, ExportScope, export_scope
 from reports.exports.settings import export_async_rows
+from reports.exports.workbook import XLSX_CONTENT_TYPE
 from reports.exports.writing import CHUNK_BYTES, ExportProgress
 
 __all__ = [
     "CHUNK_BYTES",
     "EXPORTS",
     "STUDENT_LEVEL_KINDS",
+    "XLSX_CONTENT_TYPE",
     "ExportAttempt",
     "ExportFile",
     "ExportFileGone",

@@ -1,9 +1,9 @@
 """The column language of exports: what a column holds and how PostgreSQL writes it for COPY.
 
 A column is a header, a source (an ORM path or expression) and a type; the type alone decides
-how the value is written. Only text is neutralised for spreadsheets: a cell starting with ``=``,
-``+``, ``-``, ``@``, tab or carriage return gets a leading single quote (the OWASP rule, the
-same characters as ``assessments.score_csv.spreadsheet_safe``), so numbers stay numbers.
+how the value is written. Only text is neutralised for spreadsheets: every place a spreadsheet
+could start a formula (the cell's start, or after an embedded separator; fullwidth signs too)
+gets a single quote, by the rule of ``classrooms.spreadsheets``, so numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from typing import Any
 from django.db.models import F, QuerySet
 from django.db.models.expressions import Combinable
 
-from assessments.score_csv import FORMULA_STARTS
+from classrooms.spreadsheets import SQL_FORMULA_PATTERN, SQL_FORMULA_REPLACEMENT
+
+
+def _sql_literal(text: str) -> str:
+    """A constant as an SQL string literal (standard strings: only quotes are doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+_FORMULA_PATTERN_SQL = _sql_literal(SQL_FORMULA_PATTERN)
+_FORMULA_REPLACEMENT_SQL = _sql_literal(SQL_FORMULA_REPLACEMENT)
 
 
 class ColumnType(StrEnum):
@@ -51,26 +60,17 @@ class ExportColumn:
         return F(self.source) if isinstance(self.source, str) else self.source
 
 
-def _sql_in_list(characters: Sequence[str]) -> str:
-    """FORMULA_STARTS as a SQL list: printable characters quoted, control characters as chr()."""
-    items = [f"'{c}'" if c.isprintable() and c != "'" else f"chr({ord(c)})" for c in characters]
-    return ", ".join(items)
-
-
-_FORMULA_STARTS_SQL = _sql_in_list(FORMULA_STARTS)
-
-
 def sql_format(column: ExportColumn, alias: str) -> str:
     """The SQL that writes the value ``export_rows.<alias>`` as the column's type says (COPY
     writes NULL as an empty cell)."""
     value = f"export_rows.{alias}"
     match column.type:
         case ColumnType.TEXT:
-            # Spreadsheet-safe text; empty text becomes NULL so COPY writes it unquoted.
-            text = f"({value})::text"
+            # Spreadsheet-safe text (classrooms/spreadsheets.py); empty text becomes NULL so
+            # COPY writes it unquoted.
             return (
-                f"CASE WHEN left({text}, 1) IN ({_FORMULA_STARTS_SQL}) THEN '''' || {text} "
-                f"ELSE NULLIF({text}, '') END"
+                f"NULLIF(regexp_replace(({value})::text, {_FORMULA_PATTERN_SQL}, "
+                f"{_FORMULA_REPLACEMENT_SQL}, 'g'), '')"
             )
         case ColumnType.CODE:
             return f"NULLIF(({value})::text, '')"

@@ -27,7 +27,8 @@ from reports.exports.scoping import (
     export_scope,
 )
 from reports.exports.settings import export_async_rows
-from reports.exports.writing import ExportProgress, rebuffer
+from reports.exports.workbook import workbook_blocks
+from reports.exports.writing import CHUNK_BYTES, ExportProgress, rebuffer
 from reports.models import ExportJob, ExportKind
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,11 @@ class PreparedExport:
     kind: ExportKind
     scope: ExportScope
     filters: ExportFilters = field(default_factory=ExportFilters)
+    # ``excel``: the CSV starts with the byte-order mark, so Excel reads it as UTF-8 (the export
+    # page asks for it unless the person chooses plain UTF-8); ``xlsx`` makes it an Excel
+    # workbook instead (workbook.py).
     excel: bool = False
+    xlsx: bool = False
 
     @property
     def definition(self) -> ExportDefinition:
@@ -52,34 +57,53 @@ class PreparedExport:
 
     @property
     def content_type(self) -> str:
-        return self.definition.content_type
+        return self.definition.file_content_type(xlsx=self.xlsx)
+
+    @property
+    def extension(self) -> str:
+        return self.definition.file_extension(xlsx=self.xlsx)
 
     @property
     def filename(self) -> str:
-        return self.definition.filename(district=self.scope.district, day=timezone.localdate())
+        return self.definition.filename(
+            district=self.scope.district, day=timezone.localdate(), xlsx=self.xlsx
+        )
 
     def audit_parameters(self, **extra: Any) -> dict[str, Any]:
         filters = export_filters_described(scope=self.scope, filters=self.filters)
         return {
             "export": self.label,
             "filters": filters or "none (everything in scope)",
-            "format": self.definition.format_described(excel=self.excel),
+            "format": self.definition.format_described(excel=self.excel, xlsx=self.xlsx),
             **extra,
         }
 
 
 def export_prepare(
-    *, actor: Any, kind: str, filters: ExportFilters | None = None, excel: bool = False
+    *,
+    actor: Any,
+    kind: str,
+    filters: ExportFilters | None = None,
+    excel: bool = False,
+    xlsx: bool = False,
 ) -> PreparedExport:
     """Check that ``actor`` may run this export; PermissionDenied or ValidationError if not."""
     try:
         export_kind = ExportKind(kind)
     except ValueError:
         raise ValidationError({"kind": f"Unknown export {kind!r}."}) from None
-    student_level = export_definition(export_kind).is_student_level
-    scope = export_scope(actor=actor, student_level=student_level)
+    definition = export_definition(export_kind)
+    if xlsx and not definition.offers_workbook:
+        raise ValidationError(
+            {"file_format": f"{export_kind.label} is a zip of CSV files; choose CSV."}
+        )
+    scope = export_scope(actor=actor, student_level=definition.is_student_level)
     return PreparedExport(
-        kind=export_kind, scope=scope, filters=filters or ExportFilters(), excel=excel
+        kind=export_kind,
+        scope=scope,
+        filters=filters or ExportFilters(),
+        excel=excel,
+        xlsx=xlsx,
     )
 
 
@@ -124,13 +148,21 @@ def export_blocks(
     one transaction per batch of classroom unit ids, calling ``progress.batch_done()`` after each
     (a job). Both give the same bytes.
     """
-    yield from prepared.definition.blocks(
+    blocks = prepared.definition.blocks(
         scope=prepared.scope,
         filters=prepared.filters,
-        excel=prepared.excel,
+        excel=prepared.excel and not prepared.xlsx,
         progress=progress,
         batches=batches,
     )
+    if prepared.xlsx:
+        blocks = workbook_blocks(
+            blocks,
+            prepared.definition.columns,
+            sheet_name=prepared.label,
+            chunk_bytes=CHUNK_BYTES,
+        )
+    yield from blocks
 
 
 def export_stream(*, prepared: PreparedExport) -> Iterator[bytes]:

@@ -73,7 +73,11 @@ def export_job_create(*, prepared: PreparedExport) -> ExportJob:
         district=prepared.scope.district,
         requested_by=prepared.scope.actor,
         kind=prepared.kind,
-        parameters={"filters": prepared.filters.as_json(), "excel": prepared.excel},
+        parameters={
+            "filters": prepared.filters.as_json(),
+            "excel": prepared.excel,
+            "xlsx": prepared.xlsx,
+        },
     )
     job.full_clean()
     job.save()
@@ -90,6 +94,7 @@ def _job_prepared(job: ExportJob) -> PreparedExport:
         kind=job.kind,
         filters=ExportFilters.from_json(job.parameters.get("filters") or {}),
         excel=bool(job.parameters.get("excel")),
+        xlsx=bool(job.parameters.get("xlsx")),
     )
 
 
@@ -116,7 +121,7 @@ def export_job_run(*, job_id: int) -> ExportJob:
         ids = classroom_unit_ids(scope=prepared.scope, filters=prepared.filters)
         batches = [ids[start : start + batch_size] for start in range(0, len(ids), batch_size)]
         relative = Path(str(job.district_id)) / f"{job.pk}-{secrets.token_hex(8)}"
-        relative = relative.with_suffix(f".{prepared.definition.extension}")
+        relative = relative.with_suffix(f".{prepared.extension}")
         final_path = export_directory() / relative
         final_path.parent.mkdir(parents=True, exist_ok=True)
         part_path = final_path.with_name(final_path.name + ".part")
@@ -389,10 +394,11 @@ def export_job_file_open(*, actor: Any, job_id: int) -> ExportFile:
     )
     definition = export_definition(job.kind)
     written_on = timezone.localtime(job.finished_at or job.created_at).date()
+    xlsx = bool(job.parameters.get("xlsx"))
     return ExportFile(
         path=path,
-        filename=definition.filename(district=job.district, day=written_on),
-        content_type=definition.content_type,
+        filename=definition.filename(district=job.district, day=written_on, xlsx=xlsx),
+        content_type=definition.file_content_type(xlsx=xlsx),
         size=job.file_size,
     )
 

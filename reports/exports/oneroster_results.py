@@ -38,7 +38,7 @@ from django.db.models import Case, CharField, F, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf
 
 from assessments.models import Score, ScoreStatus
-from assessments.score_csv import spreadsheet_safe
+from classrooms.spreadsheets import spreadsheet_safe
 from reports.exports.columns import ColumnType, ExportColumn
 from reports.exports.scoping import ExportFilters, ExportScope
 from reports.exports.scores import score_rows

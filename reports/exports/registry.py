@@ -14,12 +14,13 @@ from django.db.models import QuerySet
 from django.utils.text import slugify
 
 from classrooms.models import District
-from reports.exports.aggregate_growth import aggregate_blocks, aggregate_row_sets
+from reports.exports.aggregate_growth import AGGREGATE_COLUMNS, aggregate_blocks, aggregate_row_sets
 from reports.exports.columns import ExportColumn
 from reports.exports.oneroster_results import result_row_sets, results_zip_blocks
 from reports.exports.scoping import ExportFilters, ExportScope
 from reports.exports.scores import SCORE_COLUMNS, score_rows
 from reports.exports.student_growth import STUDENT_GROWTH_COLUMNS, student_growth_rows
+from reports.exports.workbook import XLSX_CONTENT_TYPE
 from reports.exports.writing import ExportProgress, csv_file_blocks
 from reports.models import ExportKind
 
@@ -59,21 +60,37 @@ class ExportDefinition:
     row_sets: ExportRowSets
     blocks: ExportBlocks
     extension: str = "csv"
+    # The columns of a one-table export, which type the cells of its workbook (.xlsx); a zip
+    # of several files has none and is offered as a zip only.
+    columns: tuple[ExportColumn, ...] = ()
+
+    @property
+    def offers_workbook(self) -> bool:
+        return bool(self.columns)
 
     @property
     def content_type(self) -> str:
         return ZIP_CONTENT_TYPE if self.extension == "zip" else CSV_CONTENT_TYPE
 
-    def format_described(self, *, excel: bool) -> str:
+    def format_described(self, *, excel: bool, xlsx: bool = False) -> str:
         """The file's format as the audit log names it."""
         if self.extension == "zip":
             return "zip of CSV files"
+        if xlsx:
+            return "Excel workbook (.xlsx)"
         return "CSV, UTF-8 with byte-order mark (Excel)" if excel else "CSV, UTF-8"
 
-    def filename(self, *, district: District, day: datetime.date) -> str:
+    def file_extension(self, *, xlsx: bool = False) -> str:
+        return "xlsx" if xlsx and self.offers_workbook else self.extension
+
+    def file_content_type(self, *, xlsx: bool = False) -> str:
+        return XLSX_CONTENT_TYPE if xlsx and self.offers_workbook else self.content_type
+
+    def filename(self, *, district: District, day: datetime.date, xlsx: bool = False) -> str:
         """e.g. ``riverbend-unified-scores-2026-11-23.csv``."""
         name = slugify(district.name) or "district"
-        return f"{name}-{self.kind.value.replace('_', '-')}-{day.isoformat()}.{self.extension}"
+        extension = self.file_extension(xlsx=xlsx)
+        return f"{name}-{self.kind.value.replace('_', '-')}-{day.isoformat()}.{extension}"
 
 
 @dataclass(frozen=True)
@@ -123,18 +140,21 @@ EXPORTS: dict[ExportKind, ExportDefinition] = {
         is_student_level=True,
         row_sets=_SCORES.row_sets,
         blocks=_SCORES.blocks,
+        columns=SCORE_COLUMNS,
     ),
     ExportKind.STUDENT_GROWTH: ExportDefinition(
         kind=ExportKind.STUDENT_GROWTH,
         is_student_level=True,
         row_sets=_STUDENT_GROWTH.row_sets,
         blocks=_STUDENT_GROWTH.blocks,
+        columns=STUDENT_GROWTH_COLUMNS,
     ),
     ExportKind.AGGREGATE_GROWTH: ExportDefinition(
         kind=ExportKind.AGGREGATE_GROWTH,
         is_student_level=False,
         row_sets=aggregate_row_sets,
         blocks=aggregate_blocks,
+        columns=tuple(AGGREGATE_COLUMNS["district"]),
     ),
     ExportKind.ONEROSTER_RESULTS: ExportDefinition(
         kind=ExportKind.ONEROSTER_RESULTS,

@@ -662,10 +662,21 @@ def test_template_neutralises_cells_a_spreadsheet_would_run_as_formulas(client, 
         ("Abel", "Abel"),
         ("3.5", "3.5"),
         ("", ""),
+        # Excel set to ";" as its separator would split the cell and run what follows it.
+        ("Smith;=1+1;", "Smith;'=1+1;"),
+        ("a,@b", "a,'@b"),
+        ("x|+1", "x|'+1"),
+        ("x; -y", "x; '-y"),
+        ("O'Brien, Jr.", "O'Brien, Jr."),
+        # Fullwidth signs, which Japanese and Chinese spreadsheets read as formula signs.
+        ("＝1+1", "'＝1+1"),
+        ("＋1", "'＋1"),
+        ("Lee;＠x", "Lee;'＠x"),
     ],
 )
 def test_spreadsheet_safe_prefixes_formula_starts_with_a_quote(text, safe):
     assert score_csv.spreadsheet_safe(text) == safe
+    assert score_csv.spreadsheet_unquote(safe) == text
 
 
 def test_an_expired_preview_asks_for_the_file_again(client, klass, monkeypatch):

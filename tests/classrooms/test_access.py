@@ -26,6 +26,7 @@ from classrooms.models import (
     Classroom,
     District,
     Enrollment,
+    RosterImport,
     School,
     Student,
     StudentGroup,
@@ -180,13 +181,14 @@ def _add_history_and_growth_rows(world: World) -> None:
 def _add_audit_rows(world: World) -> None:
     """An audit event per district, recorded by its admin, so the audit log has rows to scope."""
     for district_key, district in world.districts.items():
-        AuditEvent.objects.create(
+        event = AuditEvent.objects.create(
             district=district,
             actor=world.users[f"admin_{district_key}"],
             actor_name=f"admin_{district_key}",
             kind="roster_import",
             outcome="succeeded",
         )
+        RosterImport.objects.create(district=district, audit_event=event)
 
 
 def _add_export_jobs(world: World) -> None:
@@ -236,6 +238,7 @@ SCHOOL_OF: dict[type[models.Model], Callable[[Any], int]] = {
 # The district of a row only its district admins see (district × unit roll-ups).
 DISTRICT_ADMIN_OF: dict[type[models.Model], Callable[[Any], int]] = {
     DistrictUnitGrowthSummary: lambda row: row.district_id,
+    RosterImport: lambda row: row.district_id,
 }
 
 SCOPED_MODELS: list[type[models.Model]] = [

@@ -224,6 +224,27 @@ def test_text_starting_like_a_formula_is_quoted_but_numbers_stay_numbers(world: 
     assert b"'0.50" not in data and b"'2.50" not in data
 
 
+def test_a_formula_after_a_separator_or_with_a_fullwidth_sign_is_quoted(world: World) -> None:
+    for family_name in ("Smith;=1+1;", "＝cmd", "Lee|@SUM(A1)"):
+        enrollment = factories.EnrollmentFactory(
+            classroom=world.classrooms["a1"],
+            student__district=world.districts["a"],
+            student__family_name=family_name,
+        )
+        Score.objects.create(
+            classroom_unit=world.classroom_units["a1"],
+            student=enrollment.student,
+            assessment_skill=measure(world, "pre", "A"),
+            points=Decimal("1"),
+            entered_at=ENTERED_AT,
+        )
+
+    data = run_export(world.users["admin_a"])
+
+    family_names = {row["student_family_name"] for row in read_csv(data)[1]}
+    assert {"Smith;'=1+1;", "'＝cmd", "Lee|'@SUM(A1)"} <= family_names
+
+
 def test_export_is_utf8_without_a_byte_order_mark_unless_asked_for_excel(world: World) -> None:
     factories.EnrollmentFactory(
         classroom=world.classrooms["a1"],
@@ -525,9 +546,16 @@ def test_export_page_streams_the_file_as_an_attachment(world: World, client: Cli
         r'attachment; filename="district-a-scores-\d{4}-\d\d-\d\d\.csv"',
         response["Content-Disposition"],
     )
-    header, rows = read_csv(b"".join(response.streaming_content))
+    data = b"".join(response.streaming_content)
+    # Excel-ready unless plain UTF-8 is chosen: the byte-order mark first.
+    assert data.startswith(b"\xef\xbb\xbfstudent_sis_id,")
+    header, rows = read_csv(data[3:])
     assert header == SCORE_HEADER
     assert schools_in(rows) == {"School a1", "School a2"}
+
+    plain = client.post(reverse("export-page"), {"kind": "scores", "file_format": "plain_csv"})
+
+    assert b"".join(plain.streaming_content).startswith(b"student_sis_id,")
 
 
 def test_export_page_offers_each_role_its_kinds(world: World, client: Client) -> None:

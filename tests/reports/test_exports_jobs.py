@@ -77,6 +77,7 @@ def test_a_large_export_from_the_page_becomes_a_job_queued_after_commit(
     assert job.parameters == {
         "filters": {"academic_year": None, "school": None, "subject": "", "unit": None},
         "excel": True,
+        "xlsx": False,
     }
     assert len(callbacks) == 1, "the task is queued once, after the job is committed"
 

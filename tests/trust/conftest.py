@@ -42,7 +42,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from assessments.models import Score, ScoreChange
-from classrooms.models import AuditEvent
+from classrooms.models import AuditEvent, RosterImport
 from reports import services as growth_services
 from reports.models import (
     ClassroomUnitGrowthSummary,
@@ -291,6 +291,8 @@ def _build_district(world: TrustWorld, d: str) -> None:
         message=audit_marker(d),
     )
     world.add(f"{d}:audit", event, d, "audit", "*")
+    roster_import = RosterImport.objects.create(district=district, audit_event=event)
+    world.add(f"{d}:roster_import", roster_import, d, "audit", "*")
 
     for role, kind in (("teacher", "scores"), ("coach", "aggregate_growth"), ("admin", "scores")):
         job = ExportJob.objects.create(

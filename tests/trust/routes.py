@@ -708,8 +708,18 @@ def roster_zip() -> bytes:
     return buffer.getvalue()
 
 
-def roster_probes(world: TrustWorld) -> Iterator[Probe]:
+def kept_roster_plan(user: Any, district: Any) -> str:
+    """The token of a dry run's kept plan of ``roster_zip`` for ``user`` and ``district``."""
     from classrooms import oneroster
+
+    source = oneroster.roster_source_from_zip(data=roster_zip(), label="roster.zip")
+    result = oneroster.roster_plan(district=district, source=source)
+    return oneroster.roster_plan_keep(
+        actor=user, district=district, plan=result.plan, filename="roster.zip"
+    )
+
+
+def roster_probes(world: TrustWorld) -> Iterator[Probe]:
 
     path = reverse("roster-import")
     yield Probe("roster-import", "get", path, lambda u: any_district_role(u, SET_UP), "page")
@@ -726,11 +736,7 @@ def roster_probes(world: TrustWorld) -> Iterator[Probe]:
     def own_token(user_key: str) -> dict:
         user = world.users[user_key]
         district = world.obj(f"{role_of(user_key)[0] or 'a'}:district")
-        return {
-            "token": oneroster.roster_upload_keep(
-                actor=user, district=district, data=roster_zip(), filename="roster.zip"
-            )
-        }
+        return {"token": kept_roster_plan(user, district)}
 
     yield Probe(
         "roster-import",
@@ -744,10 +750,7 @@ def roster_probes(world: TrustWorld) -> Iterator[Probe]:
 
         def foreign_token(user_key: str, d: Thing = district) -> dict:
             admin = world.users[f"{d.district}:admin"]
-            token = oneroster.roster_upload_keep(
-                actor=admin, district=d.obj, data=roster_zip(), filename="roster.zip"
-            )
-            return {"token": token}
+            return {"token": kept_roster_plan(admin, d.obj)}
 
         # Another admin's preview: refused even to this district's other admins.
         yield Probe(
@@ -758,6 +761,21 @@ def roster_probes(world: TrustWorld) -> Iterator[Probe]:
             "body",
             named=(district,),
             data=foreign_token,
+        )
+
+
+def roster_import_probes(world: TrustWorld) -> Iterator[Probe]:
+    """An applied import's page (its rollback previewed) and its rollback: the district's
+    admins only; another district's import is a 404."""
+    from classrooms.models import RosterImport
+
+    for roster_import in world.of_model(RosterImport):
+        path = reverse("roster-import-detail", args=[roster_import.pk])
+        yield Probe(
+            "roster-import-detail", "get", path, _read(roster_import), "direct", roster_import
+        )
+        yield Probe(
+            "roster-import-detail", "post", path, _read(roster_import), "direct", roster_import
         )
 
 
@@ -1119,6 +1137,7 @@ def all_probes(world: TrustWorld, admin_forms: dict[str, dict[str, Any]]) -> lis
         export_probes(world),
         page_probes(world),
         roster_probes(world),
+        roster_import_probes(world),
         privacy_probes(world),
         token_probes(world),
         admin_probes(world),

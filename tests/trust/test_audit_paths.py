@@ -396,7 +396,7 @@ def test_a_failure_after_the_score_write_rolls_back_scores_and_history_together(
 
 
 def test_roster_imports_never_write_or_delete_scores_or_history(tmp_path: Path) -> None:
-    district = factories.DistrictFactory(name="Riverside")
+    district = factories.DistrictFactory(name="Riverside Unified")
     assert run(district, FIXTURES / "valid").applied
     math = Classroom.objects.get(sourced_id="class-math5a")
     ben = Student.objects.get(sourced_id="s-ben")

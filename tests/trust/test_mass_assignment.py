@@ -248,7 +248,7 @@ def _hostile_export_body(world: TrustWorld) -> dict[str, Any]:
     return body
 
 
-def _assert_a_plain_pending_job(world: TrustWorld, job: ExportJob) -> None:
+def _assert_a_plain_pending_job(world: TrustWorld, job: ExportJob, *, excel: bool = False) -> None:
     assert job.pk != 999_999
     assert job.requested_by_id == world.obj("a:user:teacher").pk
     assert job.district_id == world.obj("a:district").pk
@@ -259,7 +259,8 @@ def _assert_a_plain_pending_job(world: TrustWorld, job: ExportJob) -> None:
     assert _recent(job.created_at)
     assert job.parameters == {
         "filters": {"academic_year": None, "school": None, "subject": "", "unit": None},
-        "excel": False,
+        "excel": excel,
+        "xlsx": False,
     }
 
 
@@ -288,7 +289,8 @@ def test_export_page_sets_none_of_the_jobs_fields(
     assert response.status_code == 302, response.content
     job = ExportJob.objects.all_schools().latest("pk")
     assert response["Location"] == reverse("export-job", args=[job.pk])
-    _assert_a_plain_pending_job(trust, job)
+    # The page's CSV is Excel-ready (the byte-order mark) unless plain UTF-8 is chosen.
+    _assert_a_plain_pending_job(trust, job, excel=True)
 
 
 def test_a_streamed_export_is_audited_as_its_requester_whatever_the_body_says(
@@ -703,6 +705,24 @@ def test_the_admins_change_log_names_the_admin_whatever_the_form_says(
     assert _recent(entry.action_time)
 
 
+def test_rollback_is_of_the_import_in_the_address(
+    trust: TrustWorld,
+) -> None:
+    own, other = trust.obj("a:roster_import"), trust.obj("b:roster_import")
+    client = harness.session_client(trust, "a:admin")
+
+    response = client.post(
+        reverse("roster-import-detail", args=[own.pk]),
+        {"pk": other.pk, "roster_import": other.pk, "district": other.district_id},
+    )
+
+    assert response.status_code == 200
+    own.refresh_from_db()
+    other.refresh_from_db()
+    assert own.rolled_back_at is not None
+    assert other.rolled_back_at is None
+
+
 # =============================================================================================
 # Completeness
 # =============================================================================================
@@ -718,6 +738,7 @@ COVERED_WRITING_ROUTES = {
     "api-token": "test_api_token_is_the_credentials_owners_whatever_the_body_says",
     "score-csv-upload": "test_csv_columns_outside_the_assessment_*, test_csv_apply_*",
     "roster-import": "test_roster_import_is_for_the_admins_own_district_whatever_the_form_says",
+    "roster-import-detail": "test_rollback_is_of_the_import_in_the_address",
     "student-erase": "test_erasing_a_student_erases_that_student_only_whatever_the_form_says",
     # Signing out and the admin's delete confirmation take no fields at all; the admin's
     # password form takes only the two password fields (Django's SetPasswordForm).

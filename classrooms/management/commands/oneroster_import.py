@@ -36,6 +36,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Only report what would change (creates, updates, deactivations) and problems.",
         )
+        parser.add_argument(
+            "--confirm-district",
+            action="store_true",
+            help="Import even though the export's district org is not this district's.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # cross-tenant: the server operator names the district explicitly.
@@ -44,7 +49,11 @@ class Command(BaseCommand):
             raise CommandError(f"There is no district with id {options['district']}.")
         source = roster_source_from_path(path=Path(options["path"]))
         result = roster_import(
-            actor=None, district=district, source=source, dry_run=options["dry_run"]
+            actor=None,
+            district=district,
+            source=source,
+            dry_run=options["dry_run"],
+            confirm_district=options["confirm_district"],
         )
         self._report(district, result)
         if result.problems:
@@ -66,6 +75,10 @@ class Command(BaseCommand):
                     f"{counts.label:22}{counts.creates:>8}{counts.updates:>8}"
                     f"{counts.deactivations:>12}{counts.unchanged:>11}{counts.skipped:>6}"
                 )
+        if result.district_mismatch and result.dry_run:
+            self.stdout.write(
+                self.style.WARNING(f"{result.district_mismatch} (--confirm-district imports it.)")
+            )
         for warning in result.warnings:
             self.stdout.write(self.style.WARNING(f"Note: {warning}"))
         for problem in result.problems:
