@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -52,6 +53,16 @@ class District(models.Model):
     """
 
     name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=(
+            "The district's sign-in address: /d/<slug>/login/ (its single sign-on buttons and "
+            "usernames of this district only)."
+        ),
+    )
     formative_cap = models.PositiveSmallIntegerField(
         default=5,
         validators=[MinValueValidator(1), MaxValueValidator(FORMATIVE_CAP_CEILING)],
@@ -121,7 +132,15 @@ class District(models.Model):
 
 
 class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
-    """Django's user manager (create_user, …) with the scoped queryset."""
+    """Django's user manager (create_user, …) with the scoped queryset.
+
+    A username is unique within a district, so the natural key Django's own commands look up
+    (createsuperuser, changepassword) is the platform operator's: the account with that username
+    and no district. Signing in resolves the district first (classrooms/authentication.py).
+    """
+
+    def get_by_natural_key(self, username: str | None) -> Any:
+        return self.get(username=username, district__isnull=True)
 
 
 class User(AbstractUser):
@@ -131,6 +150,12 @@ class User(AbstractUser):
     coach (School.coaches), district admin (is_district_admin).
     """
 
+    username = models.CharField(
+        "username",
+        max_length=150,
+        help_text="Unique within the district. Letters, digits and @/./+/-/_ only.",
+        validators=[UnicodeUsernameValidator()],
+    )
     district = models.ForeignKey(
         District, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
@@ -159,6 +184,27 @@ class User(AbstractUser):
                 fields=["district", "sourced_id"],
                 condition=~Q(sourced_id=""),
                 name="user_sourced_id_unique",
+            ),
+            # Two districts may each have a "teacher14"; within one district a username is one
+            # person. Platform operators (no district) have usernames unique among themselves.
+            models.UniqueConstraint(
+                fields=["district", "username"],
+                condition=Q(district__isnull=False),
+                name="user_username_unique_in_district",
+                violation_error_message="Another account of this district has this username.",
+            ),
+            models.UniqueConstraint(
+                fields=["username"],
+                condition=Q(district__isnull=True),
+                name="user_username_unique_without_district",
+                violation_error_message="Another platform operator has this username.",
+            ),
+            # A superuser is a platform operator and belongs to no district, so no district
+            # admin ever sees, changes or resets one.
+            models.CheckConstraint(
+                condition=Q(is_superuser=False) | Q(district__isnull=True),
+                name="user_superuser_has_no_district",
+                violation_error_message="A superuser belongs to no district.",
             ),
         ]
 

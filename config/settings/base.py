@@ -101,6 +101,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Email (invitations, "forgot password"): through the SMTP server DJANGO_EMAIL_HOST names;
+# without one (the embedded default) each message is printed in the terminal instead.
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Thinslice <thinslice@localhost>")
+# How long a "forgot password" link works; an invitation link works as long (a week by default).
+PASSWORD_RESET_TIMEOUT = env_int("DJANGO_PASSWORD_RESET_TIMEOUT_SECONDS", 7 * 24 * 3600)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
@@ -244,8 +261,12 @@ LOGGING = {
 # elsewhere can lock a teacher out. The same rule guards /login/, the set-up admin and API tokens.
 AUTHENTICATION_BACKENDS = [
     "config.lockout.LoginAttemptsBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Usernames are unique per district: it resolves the district before the password.
+    "classrooms.authentication.DistrictAccountBackend",
 ]
+# auth.W004 says USERNAME_FIELD is not unique: on purpose, it is unique per district (a
+# constraint on User), and DistrictAccountBackend resolves the district.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 AXES_FAILURE_LIMIT = env_int("DJANGO_AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -812,6 +812,55 @@ def token_probes(world: TrustWorld) -> Iterator[Probe]:
     )
 
 
+def signin_probes(world: TrustWorld) -> Iterator[Probe]:
+    """Sign-in pages are open to everyone; inviting is for the person's district admin."""
+    district_a = world.thing("a:user:teacher").obj.district
+    yield Probe(
+        "district-login",
+        "get",
+        reverse("district-login", kwargs={"slug": district_a.slug}),
+        everyone,
+        "page",
+        judge=harness.answered,
+        # A district's public sign-in address names the district, to everyone: the address
+        # itself (its slug) already says which district it is.
+        echo=(district_a.name,),
+    )
+    for route in ("password-reset", "password-reset-done"):
+        yield Probe(route, "get", reverse(route), everyone, "page", judge=harness.answered)
+    yield Probe(
+        "password-reset",
+        "post",
+        reverse("password-reset"),
+        everyone,
+        "page",
+        data={"email": "nobody@nowhere.example"},
+        judge=harness.answered,
+    )
+    for route in ("password-reset-confirm", "invitation-accept"):
+        yield Probe(
+            route,
+            "get",
+            reverse(route, kwargs={"uidb64": "MQ", "token": "not-a-token"}),
+            everyone,
+            "page",
+            judge=harness.answered,
+        )
+    setup_user = lambda u: any_district_role(u, SET_UP)  # noqa: E731
+    yield Probe("invitation-send", "get", reverse("invitation-send"), setup_user, "page")
+    teacher_b = world.thing("b:user:teacher")
+    yield Probe(
+        "invitation-send",
+        "post",
+        reverse("invitation-send"),
+        lambda u: sets_up(u, "b"),
+        "body",
+        teacher_b,
+        named=(teacher_b,),
+        data={"whom": "person", "person": teacher_b.pk},
+    )
+
+
 # --- The set-up admin ----------------------------------------------------------------------------
 
 
@@ -1121,6 +1170,7 @@ def all_probes(world: TrustWorld, admin_forms: dict[str, dict[str, Any]]) -> lis
         roster_probes(world),
         privacy_probes(world),
         token_probes(world),
+        signin_probes(world),
         admin_probes(world),
         admin_foreign_probes(world, admin_forms),
     ]
