@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
@@ -17,6 +18,7 @@ from classrooms.models import (
     District,
     Enrollment,
     School,
+    SignInProvider,
     Student,
     StudentGroup,
     Term,
@@ -28,7 +30,7 @@ from classrooms.models import (
 class DistrictAdmin(ScopedAdmin):
     list_display = ["name", "formative_cap", "minimum_n", "growth_target", "proficiency_cut"]
     fieldsets = [
-        (None, {"fields": ["name"]}),
+        (None, {"fields": ["name", "slug"]}),
         (
             "Unit plans and reports",
             {
@@ -144,3 +146,63 @@ class StaffAdmin(UserAdmin, ScopedAdmin):
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
         return None
+
+
+class SignInProviderForm(forms.ModelForm):
+    """The client secret is never shown again; left empty, the saved one is kept."""
+
+    secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the saved one.",
+    )
+    server_url = forms.URLField(
+        label="Issuer URL",
+        required=False,
+        assume_scheme="https",
+        help_text=SignInProvider._meta.get_field("server_url").help_text,
+    )
+
+    class Meta:
+        model = SignInProvider
+        fields = [
+            "district",
+            "label",
+            "kind",
+            "client_id",
+            "secret",
+            "server_url",
+            "tenant",
+            "roster_id_claim",
+            "is_enabled",
+        ]
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data.get("secret") or ""
+        if not secret and self.instance.pk is not None:
+            return self.instance.secret
+        return secret
+
+
+@admin.register(SignInProvider, site=site)
+class SignInProviderAdmin(ScopedAdmin):
+    """Single sign-on, set up by each district's admin for their own district."""
+
+    form = SignInProviderForm
+    list_display = ["label", "kind", "is_enabled"]
+    fields = [
+        "label",
+        "kind",
+        "client_id",
+        "secret",
+        "server_url",
+        "tenant",
+        "roster_id_claim",
+        "is_enabled",
+    ]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if request.user.is_superuser:
+            return ["district", *self.fields]
+        return self.fields

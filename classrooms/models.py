@@ -19,6 +19,7 @@ from classrooms.querysets import (
     DistrictQuerySet,
     EnrollmentQuerySet,
     SchoolQuerySet,
+    SignInProviderQuerySet,
     StudentGroupQuerySet,
     StudentQuerySet,
     TermQuerySet,
@@ -129,6 +130,75 @@ class District(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignInProviderKind(models.TextChoices):
+    GOOGLE = "google", "Google"
+    MICROSOFT = "microsoft", "Microsoft (Entra ID)"
+    OPENID_CONNECT = "openid_connect", "OpenID Connect (Clever, ClassLink, others)"
+
+
+class SignInProvider(models.Model):
+    """A district's single sign-on provider, set up by its admin (never in settings).
+
+    Signing in through it only matches people the district already has, by the verified email
+    the provider vouches for or by the roster's sourcedId in ``roster_id_claim``; it never
+    creates an account (classrooms/signin/sso.py).
+    """
+
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, related_name="sign_in_providers"
+    )
+    kind = models.CharField(max_length=20, choices=SignInProviderKind.choices)
+    label = models.CharField(
+        max_length=80, help_text="The button's name on the sign-in page, e.g. 'Clever'."
+    )
+    client_id = models.CharField("client id", max_length=255)
+    secret = models.CharField(
+        "client secret", max_length=255, blank=True, help_text="Leave empty to keep the saved one."
+    )
+    server_url = models.URLField(
+        "issuer URL",
+        blank=True,
+        help_text="OpenID Connect only: the provider's issuer (its "
+        "/.well-known/openid-configuration is read from there).",
+    )
+    tenant = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Microsoft only: the Entra ID tenant (directory) id; empty for 'organizations'.",
+    )
+    roster_id_claim = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The claim holding the roster's sourcedId (e.g. 'sub'); empty: match people "
+        "by their verified email only.",
+    )
+    is_enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SignInProviderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="openid_connect") | ~Q(server_url=""),
+                name="signinprovider_openid_connect_has_issuer",
+                violation_error_message="An OpenID Connect provider needs its issuer URL.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def provider_id(self) -> str:
+        """allauth's provider id: the kind, or one per OpenID Connect provider."""
+        if self.kind == SignInProviderKind.OPENID_CONNECT:
+            return f"sso-{self.pk}"
+        return str(self.kind)
 
 
 class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]

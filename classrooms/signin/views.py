@@ -5,14 +5,20 @@ generators. The invitation page is for district admins (classrooms.access decide
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+import requests
+from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.models import SocialApp
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
@@ -20,7 +26,7 @@ from django.views import View
 from classrooms import access
 from classrooms.models import District
 from classrooms.scoped_views import ScopedView, district_admins_only
-from classrooms.signin import invitations
+from classrooms.signin import invitations, sso
 from classrooms.signin.forms import (
     DistrictAuthenticationForm,
     InvitationForm,
@@ -49,15 +55,64 @@ class SignInView(auth_views.LoginView):
                 raise Http404(_("No district signs in at this address."))
         return super().dispatch(request, *args, **kwargs)
 
-    def get_form(self, form_class: Any = None) -> DistrictAuthenticationForm:
+    def get_form(self, form_class: Any = None) -> Any:
         form = super().get_form(form_class)
-        form.district = self.district
-        return form  # type: ignore[no-any-return]
+        form.district = self.district  # type: ignore[attr-defined]
+        return form
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["district"] = self.district
+        context["sso_providers"] = self.sso_providers
         return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        origins = sorted({sso.provider_origin(provider) for provider in self.sso_providers})
+        if origins:
+            # A sign-in button posts here and is redirected on to the district's provider,
+            # which the page's form-action must allow.
+            response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]
+        return response  # type: ignore[no-any-return]
+
+    @property
+    def sso_providers(self) -> list[Any]:
+        if self.district is None:
+            return []
+        return sso.enabled_providers(self.district)
+
+
+class SingleSignOnStartView(View):
+    """A district's sign-in button: remember which provider, then go there (authorization code
+    with PKCE, by allauth)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, slug: str, provider_pk: int) -> HttpResponse:
+        # cross-tenant: a district's sign-in buttons are public, found by its address.
+        district = District.objects.all_schools().filter(slug=slug).first()
+        provider = (
+            next((row for row in sso.enabled_providers(district) if row.pk == provider_pk), None)
+            if district is not None
+            else None
+        )
+        if provider is None:
+            raise Http404(_("This district has no such sign-in button."))
+        request.session[sso.SESSION_KEY] = provider.pk
+        adapter = get_social_adapter()
+        social_provider = adapter.get_provider(request, provider.provider_id)
+        next_url = request.POST.get("next") or None
+        if next_url and not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = None
+        try:
+            return social_provider.redirect(  # type: ignore[no-any-return]
+                request, process="login", next_url=next_url
+            )
+        except (requests.RequestException, ValueError, KeyError):
+            # The provider's configuration could not be read (down, or set up wrong).
+            return render(request, "socialaccount/authentication_error.html", status=502)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -144,3 +199,17 @@ class InvitationView(ScopedView, View):
         waiting = invitations.people_without_sign_in(actor=self.request.user)  # type: ignore[arg-type]
         context = {"form": form, "district": self.district, "waiting_count": waiting.count()}
         return render(self.request, self.template_name, context, status=status)
+
+
+def provider_callback(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """allauth's Google or Microsoft callback; one that no sign-in of this browser started
+    (no provider in its session) is a 404, as allauth answers for OpenID Connect."""
+
+    @functools.wraps(view)
+    def callback(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except SocialApp.DoesNotExist:
+            raise Http404(_("No sign-in was started here.")) from None
+
+    return callback

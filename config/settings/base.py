@@ -36,6 +36,12 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "pgtrigger",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.socialaccount.providers.openid_connect",
     "classrooms",
     "units",
     "assessments",
@@ -55,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -264,6 +271,18 @@ AUTHENTICATION_BACKENDS = [
     # Usernames are unique per district: it resolves the district before the password.
     "classrooms.authentication.DistrictAccountBackend",
 ]
+# Single sign-on (django-allauth): each district's admin configures its providers in the set-up
+# pages (classrooms.SignInProvider), never in settings. Sign-in only matches people the district
+# already has; it never creates an account (classrooms/signin/sso.py).
+ACCOUNT_ADAPTER = "classrooms.signin.sso.ThinsliceAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "classrooms.signin.sso.DistrictSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_QUERY_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 # auth.W004 says USERNAME_FIELD is not unique: on purpose, it is unique per district (a
 # constraint on User), and DistrictAccountBackend resolves the district.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]

@@ -42,7 +42,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from assessments.models import Score, ScoreChange
-from classrooms.models import AuditEvent
+from classrooms.models import AuditEvent, SignInProvider
 from reports import services as growth_services
 from reports.models import (
     ClassroomUnitGrowthSummary,
@@ -291,6 +291,15 @@ def _build_district(world: TrustWorld, d: str) -> None:
         message=audit_marker(d),
     )
     world.add(f"{d}:audit", event, d, "audit", "*")
+    sign_in = SignInProvider.objects.create(
+        district=district,
+        kind="openid_connect",
+        label=f"ID {d.upper()}",
+        client_id=f"client-{d}",
+        secret=f"secret-{d}",
+        server_url=f"https://id.district-{d}.example",
+    )
+    world.add(f"{d}:signin", sign_in, d, "signin", "*")
 
     for role, kind in (("teacher", "scores"), ("coach", "aggregate_growth"), ("admin", "scores")):
         job = ExportJob.objects.create(

@@ -824,7 +824,7 @@ def signin_probes(world: TrustWorld) -> Iterator[Probe]:
         judge=harness.answered,
         # A district's public sign-in address names the district, to everyone: the address
         # itself (its slug) already says which district it is.
-        echo=(district_a.name,),
+        echo=(district_a.name, world.thing("a:signin").obj.label),
     )
     for route in ("password-reset", "password-reset-done"):
         yield Probe(route, "get", reverse(route), everyone, "page", judge=harness.answered)
@@ -846,6 +846,30 @@ def signin_probes(world: TrustWorld) -> Iterator[Probe]:
             "page",
             judge=harness.answered,
         )
+    # Single sign-on: a button of another district is not found at this district's address;
+    # a callback no sign-in of this browser started is a 404; the error pages are plain pages.
+    provider_b = world.thing("b:signin")
+    yield Probe(
+        "sso-start",
+        "post",
+        reverse("sso-start", kwargs={"slug": district_a.slug, "provider_pk": provider_b.pk}),
+        nobody,
+        "direct",
+        provider_b,
+    )
+    yield Probe(
+        "openid_connect_callback",
+        "get",
+        reverse("openid_connect_callback", kwargs={"provider_id": f"sso-{provider_b.pk}"})
+        + "?code=guess&state=guess",
+        nobody,
+        "direct",
+        provider_b,
+    )
+    for route in ("google_callback", "microsoft_callback"):
+        yield Probe(route, "get", reverse(route) + "?code=guess&state=guess", nobody, "page")
+    for route in ("socialaccount_login_cancelled", "socialaccount_login_error"):
+        yield Probe(route, "get", reverse(route), everyone, "page", judge=harness.answered)
     setup_user = lambda u: any_district_role(u, SET_UP)  # noqa: E731
     yield Probe("invitation-send", "get", reverse("invitation-send"), setup_user, "page")
     teacher_b = world.thing("b:user:teacher")
