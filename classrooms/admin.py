@@ -10,6 +10,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from rest_framework.authtoken.models import Token
 
 from classrooms.admin_scoping import ScopedAdmin, ScopedInline, site
 from classrooms.models import (
@@ -24,6 +25,7 @@ from classrooms.models import (
     Term,
     User,
 )
+from classrooms.signin import credentials
 
 
 @admin.register(District, site=site)
@@ -129,13 +131,41 @@ class StaffAdmin(UserAdmin, ScopedAdmin):
     list_filter = ["is_district_admin", "is_active"]
     superuser_fieldsets = [
         *UserAdmin.fieldsets,  # type: ignore[misc]
-        ("Thinslice", {"fields": ["district", "is_district_admin"]}),
+        ("Thinslice", {"fields": ["district", "is_district_admin", "api_tokens"]}),
     ]
     district_admin_fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Person", {"fields": ["first_name", "last_name", "email"]}),
-        ("Access", {"fields": ["is_active", "is_district_admin", "is_staff"]}),
+        ("Access", {"fields": ["is_active", "is_district_admin", "is_staff", "api_tokens"]}),
     ]
+
+    actions = ["sign_out_everywhere"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), "api_tokens"]
+
+    @admin.display(description="API tokens")
+    def api_tokens(self, obj: User) -> str:
+        tokens = list(Token.objects.filter(user=obj)) if obj.pk else []
+        if not tokens:
+            return "None"
+        return "; ".join(
+            f"issued {token.created:%Y-%m-%d %H:%M}, "
+            + ("expired" if credentials.token_is_expired(token) else "expires ")
+            + (
+                ""
+                if credentials.token_is_expired(token)
+                else f"{credentials.token_expires_at(token):%Y-%m-%d %H:%M}"
+            )
+            for token in tokens
+        )
+
+    @admin.action(description="Sign out everywhere (end their sessions and API tokens)")
+    def sign_out_everywhere(self, request: HttpRequest, queryset: Any) -> None:
+        people = list(queryset)
+        for person in people:
+            credentials.sign_out_everywhere(actor=request.user, person=person)  # type: ignore[arg-type]
+        self.message_user(request, f"Signed out everywhere: {len(people)} people.")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:

@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.crypto import salted_hmac
 
 from classrooms.querysets import (
     AcademicYearQuerySet,
@@ -241,6 +242,11 @@ class User(AbstractUser):
         help_text="The student information system's id (OneRoster); empty for rows made here.",
     )
 
+    sessions_epoch = models.PositiveIntegerField(
+        default=0,
+        help_text="Raised by 'sign out everywhere': every session signed in before ends.",
+    )
+
     objects = ScopedUserManager()  # type: ignore[misc]
 
     class Meta:
@@ -280,6 +286,15 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def get_session_auth_hash(self) -> str:
+        """Django checks this on every request: a session ends when the password changes (as
+        by default) or when the person signs out everywhere (``sessions_epoch``)."""
+        return salted_hmac(
+            "thinslice.classrooms.User.get_session_auth_hash",
+            f"{self.password}|{self.sessions_epoch}",
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class School(models.Model):

@@ -29,6 +29,11 @@ urlpatterns = [
         views.InvitationAcceptView.as_view(),
         name="invitation-accept",
     ),
+    path(
+        "account/sign-out-everywhere/",
+        views.SignOutEverywhereView.as_view(),
+        name="sign-out-everywhere",
+    ),
     path("people/invite/", views.InvitationView.as_view(), name="invitation-send"),
     # Single sign-on: a district's button starts it; allauth's callbacks (only those: sign-in
     # starts from the district's page, and allauth's own sign-up and account pages are not used).

@@ -13,7 +13,9 @@ import requests
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.models import SocialApp
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -26,7 +28,7 @@ from django.views import View
 from classrooms import access
 from classrooms.models import District
 from classrooms.scoped_views import ScopedView, district_admins_only
-from classrooms.signin import invitations, sso
+from classrooms.signin import credentials, invitations, sso
 from classrooms.signin.forms import (
     DistrictAuthenticationForm,
     InvitationForm,
@@ -213,3 +215,19 @@ def provider_callback(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
             raise Http404(_("No sign-in was started here.")) from None
 
     return callback
+
+
+class SignOutEverywhereView(LoginRequiredMixin, View):
+    """A person ends all their sessions (other browsers, a shared computer left signed in) and
+    API tokens, this one included."""
+
+    template_name = "registration/sign_out_everywhere.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        credentials.sign_out_everywhere(actor=request.user, person=request.user)  # type: ignore[arg-type]
+        logout(request)
+        messages.success(request, _("You are signed out everywhere."))
+        return redirect("login")

@@ -145,7 +145,7 @@ if DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request is told to authenticate (401), not forbidden.
-        "rest_framework.authentication.TokenAuthentication",
+        "classrooms.signin.credentials.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -283,6 +283,13 @@ SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_QUERY_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# API tokens expire this many days after they were issued (POST /api/token/ gives a new one).
+THINSLICE_API_TOKEN_DAYS = env_int("THINSLICE_API_TOKEN_DAYS", 30)
+# Sessions end when the browser closes (shared school computers), and after this many idle
+# minutes in any case.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = env_int("THINSLICE_SESSION_IDLE_MINUTES", 8 * 60) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 # auth.W004 says USERNAME_FIELD is not unique: on purpose, it is unique per district (a
 # constraint on User), and DistrictAccountBackend resolves the district.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]

@@ -870,6 +870,9 @@ def signin_probes(world: TrustWorld) -> Iterator[Probe]:
         yield Probe(route, "get", reverse(route) + "?code=guess&state=guess", nobody, "page")
     for route in ("socialaccount_login_cancelled", "socialaccount_login_error"):
         yield Probe(route, "get", reverse(route), everyone, "page", judge=harness.answered)
+    # Its POST ends the person's sessions, which would sign out the probes that follow; the
+    # page is probed here, the POST in tests/classrooms/test_credentials.py.
+    yield Probe("sign-out-everywhere", "get", reverse("sign-out-everywhere"), is_member, "page")
     setup_user = lambda u: any_district_role(u, SET_UP)  # noqa: E731
     yield Probe("invitation-send", "get", reverse("invitation-send"), setup_user, "page")
     teacher_b = world.thing("b:user:teacher")
