@@ -3,7 +3,7 @@ groups in a school, and one classroom unit.
 
 Every page finds its row in ``visible_to(user)`` through ScopedView, so another school's or
 district's page is a 404 (it is not there, rather than forbidden). The numbers come from
-reports/selectors.py, which reads stored summaries only.
+reports/selectors/, which reads stored summaries only.
 """
 
 from __future__ import annotations
