@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.utils import reset as axes_reset
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
@@ -139,7 +140,7 @@ class StaffAdmin(UserAdmin, ScopedAdmin):
         ("Access", {"fields": ["is_active", "is_district_admin", "is_staff", "api_tokens"]}),
     ]
 
-    actions = ["sign_out_everywhere"]
+    actions = ["sign_out_everywhere", "unlock_sign_in"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [*super().get_readonly_fields(request, obj), "api_tokens"]
@@ -166,6 +167,14 @@ class StaffAdmin(UserAdmin, ScopedAdmin):
         for person in people:
             credentials.sign_out_everywhere(actor=request.user, person=person)  # type: ignore[arg-type]
         self.message_user(request, f"Signed out everywhere: {len(people)} people.")
+
+    @admin.action(description="Unlock sign-in (after too many wrong passwords)")
+    def unlock_sign_in(self, request: HttpRequest, queryset: Any) -> None:
+        # The failed attempts django-axes counts per username and address, from every address.
+        people = list(queryset)
+        for person in people:
+            axes_reset(username=person.username)
+        self.message_user(request, f"Sign-in unlocked: {len(people)} people.")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:

@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from classrooms.models import District, User
+from classrooms.signin.spraying import password_is_sprayed, sign_in_failure_record
+from config.lockout import client_address
 
 
 def sign_in_candidates(login: str, *, district: District | None) -> list[User]:
@@ -56,16 +58,29 @@ class DistrictAccountBackend(ModelBackend):
             username = kwargs.get(User.USERNAME_FIELD)
         if username is None or password is None:
             return None
+        address = _address(request)
+        if request is not None and password_is_sprayed(address=address, password=password):
+            return None
         candidates = sign_in_candidates(username, district=district)
         if not candidates:
             # Hash once anyway, so a name nobody has takes as long as a wrong password.
             User().set_password(password)
-            return None
-        matched = [
-            user
-            for user in candidates
-            if user.check_password(password) and self.user_can_authenticate(user)
-        ]
+            matched = []
+        else:
+            matched = [
+                user
+                for user in candidates
+                if user.check_password(password) and self.user_can_authenticate(user)
+            ]
         if len(matched) != 1:
+            if request is not None:
+                sign_in_failure_record(address=address, username=username, password=password)
             return None
         return matched[0]
+
+
+def _address(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    # The same address django-axes counts (the trusted proxies' X-Forwarded-For, or the peer).
+    return client_address(request)

@@ -202,6 +202,28 @@ class SignInProvider(models.Model):
         return str(self.kind)
 
 
+class SignInFailure(models.Model):
+    """A wrong password, kept for a few minutes to notice one password tried across many
+    usernames from one address (spraying). The password is kept only as a keyed hash (HMAC
+    with the secret key), never as typed; rows older than the window are deleted."""
+
+    address = models.GenericIPAddressField(null=True, blank=True)
+    password_digest = models.CharField(max_length=64)
+    username = models.CharField(max_length=254)
+    failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["address", "password_digest", "failed_at"],
+                name="signinfailure_spray_lookup",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address}"
+
+
 class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     """Django's user manager (create_user, …) with the scoped queryset.
 

@@ -12,6 +12,8 @@ from typing import Any
 import requests
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.models import SocialApp
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -36,6 +38,8 @@ from classrooms.signin.forms import (
 )
 from classrooms.signin.tokens import invitation_token_generator
 
+# The sign-in page warns from this many wrong passwords on (before the pause comes).
+WARN_AFTER_FAILURES = 3
 # A link that sets a password signs the person in with the backend that resolves districts.
 SIGN_IN_BACKEND = "classrooms.authentication.DistrictAccountBackend"
 
@@ -77,11 +81,27 @@ class SignInView(auth_views.LoginView):
             response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]
         return response  # type: ignore[no-any-return]
 
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        response.context_data["attempts_left"] = lockout_attempts_left(  # type: ignore[attr-defined]
+            self.request, form.data.get("username", "")
+        )
+        return response
+
     @property
     def sso_providers(self) -> list[Any]:
         if self.district is None:
             return []
         return sso.enabled_providers(self.district)
+
+
+def lockout_attempts_left(request: HttpRequest, username: str) -> int | None:
+    """After WARN_AFTER_FAILURES wrong passwords for this username from this address, how many
+    tries are left before signing in pauses (django-axes counts them); None before that."""
+    failures = AxesProxyHandler.get_failures(request, {"username": username})
+    if failures < WARN_AFTER_FAILURES:
+        return None
+    return max(0, settings.AXES_FAILURE_LIMIT - failures)
 
 
 class SingleSignOnStartView(View):

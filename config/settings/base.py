@@ -298,6 +298,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_AXES_COOLOFF_MINUTES", 15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+# Spraying: one address trying one wrong password on this many usernames within the window is
+# refused that password for every username until the window passes (classrooms/signin/).
+THINSLICE_SPRAY_USERNAMES = env_int("THINSLICE_SPRAY_USERNAMES", 4)
+THINSLICE_SPRAY_WINDOW_MINUTES = env_int("THINSLICE_SPRAY_WINDOW_MINUTES", 15)
 # Behind a reverse proxy every request comes from the proxy: set how many proxies append to
 # X-Forwarded-For, so that each login attempt is counted against its real address.
 THINSLICE_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)

@@ -10,9 +10,10 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.core import mail
 from django.db import IntegrityError, transaction
+from django.test import Client
 from django.urls import reverse
 
-from classrooms.models import User
+from classrooms.models import SignInFailure, User
 from tests import factories
 from tests.conftest import World
 from tests.smtp_server import SmtpServer, smtp_server  # noqa: F401 - a fixture
@@ -259,3 +260,66 @@ def test_an_invitation_travels_through_a_real_smtp_server_and_its_link_sets_the_
     assert landed.redirect_chain[-1][0] == reverse("home")
     waiting.refresh_from_db()
     assert waiting.check_password("smtp-pw-for-tests-42")
+
+
+# --- Humane lockout ----------------------------------------------------------------------------
+
+
+def _wrong(client: Any, username: str = "teacher_a1") -> str:
+    response = client.post(reverse("login"), {"username": username, "password": "wrong-guess"})
+    return str(response.content.decode())
+
+
+def test_the_third_wrong_password_warns_before_logging_in_pauses(client: Any, world: World) -> None:
+    first, second, third = _wrong(client), _wrong(client), _wrong(client)
+
+    assert "more wrong password" not in first + second
+    assert "2 more wrong passwords pause logging in" in third
+
+
+def test_a_district_admin_unlocks_a_locked_out_teacher(client: Any, world: World) -> None:
+    for _attempt in range(5):
+        _wrong(client)
+    locked = client.post(reverse("login"), {"username": "teacher_a1", "password": "pw-for-tests"})
+    assert locked.status_code == 429
+    admin = Client()
+    admin.force_login(world.users["admin_a"])
+
+    admin.post(
+        reverse("admin:classrooms_user_changelist"),
+        {"action": "unlock_sign_in", "_selected_action": [world.users["teacher_a1"].pk]},
+    )
+
+    _log_in(client, reverse("login"), "teacher_a1", "pw-for-tests")
+    assert _signed_in_as(client) == world.users["teacher_a1"]
+
+
+def test_one_password_sprayed_across_usernames_from_one_address_is_refused(
+    client: Any, world: World
+) -> None:
+    sprayed = "Spring2026!"
+    teacher = world.users["teacher_a1"]
+    teacher.set_password(sprayed)
+    teacher.save()
+    for username in ("coach_a1", "coach_a2", "teacher_a2", "admin_a"):
+        _log_in(client, reverse("login"), username, sprayed)
+
+    _log_in(client, reverse("login"), "teacher_a1", sprayed)
+
+    assert _signed_in_as(client) is None
+    stored = SignInFailure.objects.values_list("password_digest", flat=True)
+    assert sprayed not in "".join(stored)
+
+
+def test_the_same_password_from_another_address_still_signs_in(client: Any, world: World) -> None:
+    sprayed = "Spring2026!"
+    teacher = world.users["teacher_a1"]
+    teacher.set_password(sprayed)
+    teacher.save()
+    for username in ("coach_a1", "coach_a2", "teacher_a2", "admin_a"):
+        client.post(reverse("login"), {"username": username, "password": sprayed})
+
+    elsewhere = Client(REMOTE_ADDR="10.9.9.9")
+    _log_in(elsewhere, reverse("login"), "teacher_a1", sprayed)
+
+    assert _signed_in_as(elsewhere) == teacher
