@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,11 +105,16 @@ def start_oidc_provider() -> Iterator[Callable[..., OidcProvider]]:
             stderr=subprocess.PIPE,
         )
         processes.append(server)
-        deadline = time.monotonic() + 20
+        # Ready once it answers its discovery document (gunicorn listens before its worker has
+        # loaded Django, which takes a while on a busy machine).
+        deadline = time.monotonic() + 90
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
+                with urllib.request.urlopen(  # noqa: S310 - a loopback http URL made here
+                    f"{issuer}/.well-known/openid-configuration", timeout=5
+                ) as answer:
+                    if answer.status == 200:
+                        break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     error = server.stderr.read().decode() if server.stderr else ""
