@@ -132,14 +132,15 @@ def student_q(user: AnyUser, student_path: str) -> Q:
 
 
 def user_q(user: AnyUser) -> Q:
-    """Accounts: an admin sees the district's staff; everyone else only themselves."""
+    """Accounts: an admin sees the district's staff, never a superuser (a platform operator, whom
+    no district admin may change, reset or deactivate); everyone else only themselves."""
     if _is_platform_operator(user):
         return EVERYTHING
     if not user.is_authenticated:
         return NOTHING
     if not user.is_active:
         return NOTHING
-    return Q(pk=user.pk) | district_admin_q(user, "district")
+    return Q(pk=user.pk) | (district_admin_q(user, "district") & Q(is_superuser=False))
 
 
 def can(user: AnyUser, action: Action, target: Any) -> bool:

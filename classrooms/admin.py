@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.utils import reset as axes_reset
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from rest_framework.authtoken.models import Token
 
 from classrooms.admin_scoping import ScopedAdmin, ScopedInline, site
 from classrooms.models import (
@@ -17,18 +20,20 @@ from classrooms.models import (
     District,
     Enrollment,
     School,
+    SignInProvider,
     Student,
     StudentGroup,
     Term,
     User,
 )
+from classrooms.signin import credentials
 
 
 @admin.register(District, site=site)
 class DistrictAdmin(ScopedAdmin):
     list_display = ["name", "formative_cap", "minimum_n", "growth_target", "proficiency_cut"]
     fieldsets = [
-        (None, {"fields": ["name"]}),
+        (None, {"fields": ["name", "slug"]}),
         (
             "Unit plans and reports",
             {
@@ -127,13 +132,49 @@ class StaffAdmin(UserAdmin, ScopedAdmin):
     list_filter = ["is_district_admin", "is_active"]
     superuser_fieldsets = [
         *UserAdmin.fieldsets,  # type: ignore[misc]
-        ("Thinslice", {"fields": ["district", "is_district_admin"]}),
+        ("Thinslice", {"fields": ["district", "is_district_admin", "api_tokens"]}),
     ]
     district_admin_fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Person", {"fields": ["first_name", "last_name", "email"]}),
-        ("Access", {"fields": ["is_active", "is_district_admin", "is_staff"]}),
+        ("Access", {"fields": ["is_active", "is_district_admin", "is_staff", "api_tokens"]}),
     ]
+
+    actions = ["sign_out_everywhere", "unlock_sign_in"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), "api_tokens"]
+
+    @admin.display(description="API tokens")
+    def api_tokens(self, obj: User) -> str:
+        tokens = list(Token.objects.filter(user=obj)) if obj.pk else []
+        if not tokens:
+            return "None"
+        return "; ".join(
+            f"issued {token.created:%Y-%m-%d %H:%M}, "
+            + ("expired" if credentials.token_is_expired(token) else "expires ")
+            + (
+                ""
+                if credentials.token_is_expired(token)
+                else f"{credentials.token_expires_at(token):%Y-%m-%d %H:%M}"
+            )
+            for token in tokens
+        )
+
+    @admin.action(description="Sign out everywhere (end their sessions and API tokens)")
+    def sign_out_everywhere(self, request: HttpRequest, queryset: Any) -> None:
+        people = list(queryset)
+        for person in people:
+            credentials.sign_out_everywhere(actor=request.user, person=person)  # type: ignore[arg-type]
+        self.message_user(request, f"Signed out everywhere: {len(people)} people.")
+
+    @admin.action(description="Unlock sign-in (after too many wrong passwords)")
+    def unlock_sign_in(self, request: HttpRequest, queryset: Any) -> None:
+        # The failed attempts django-axes counts per username and address, from every address.
+        people = list(queryset)
+        for person in people:
+            axes_reset(username=person.username)
+        self.message_user(request, f"Sign-in unlocked: {len(people)} people.")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -144,3 +185,63 @@ class StaffAdmin(UserAdmin, ScopedAdmin):
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
         return None
+
+
+class SignInProviderForm(forms.ModelForm):
+    """The client secret is never shown again; left empty, the saved one is kept."""
+
+    secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the saved one.",
+    )
+    server_url = forms.URLField(
+        label="Issuer URL",
+        required=False,
+        assume_scheme="https",
+        help_text=SignInProvider._meta.get_field("server_url").help_text,
+    )
+
+    class Meta:
+        model = SignInProvider
+        fields = [
+            "district",
+            "label",
+            "kind",
+            "client_id",
+            "secret",
+            "server_url",
+            "tenant",
+            "roster_id_claim",
+            "is_enabled",
+        ]
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data.get("secret") or ""
+        if not secret and self.instance.pk is not None:
+            return self.instance.secret
+        return secret
+
+
+@admin.register(SignInProvider, site=site)
+class SignInProviderAdmin(ScopedAdmin):
+    """Single sign-on, set up by each district's admin for their own district."""
+
+    form = SignInProviderForm
+    list_display = ["label", "kind", "is_enabled"]
+    fields = [
+        "label",
+        "kind",
+        "client_id",
+        "secret",
+        "server_url",
+        "tenant",
+        "roster_id_claim",
+        "is_enabled",
+    ]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if request.user.is_superuser:
+            return ["district", *self.fields]
+        return self.fields

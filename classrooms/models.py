@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.crypto import salted_hmac
 
 from classrooms.querysets import (
     AcademicYearQuerySet,
@@ -19,6 +21,7 @@ from classrooms.querysets import (
     EnrollmentQuerySet,
     RosterImportQuerySet,
     SchoolQuerySet,
+    SignInProviderQuerySet,
     StudentGroupQuerySet,
     StudentQuerySet,
     TermQuerySet,
@@ -53,6 +56,16 @@ class District(models.Model):
     """
 
     name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=(
+            "The district's sign-in address: /d/<slug>/login/ (its single sign-on buttons and "
+            "usernames of this district only)."
+        ),
+    )
     formative_cap = models.PositiveSmallIntegerField(
         default=5,
         validators=[MinValueValidator(1), MaxValueValidator(FORMATIVE_CAP_CEILING)],
@@ -140,8 +153,107 @@ class District(models.Model):
         return self.name
 
 
+class SignInProviderKind(models.TextChoices):
+    GOOGLE = "google", "Google"
+    MICROSOFT = "microsoft", "Microsoft (Entra ID)"
+    OPENID_CONNECT = "openid_connect", "OpenID Connect (Clever, ClassLink, others)"
+
+
+class SignInProvider(models.Model):
+    """A district's single sign-on provider, set up by its admin (never in settings).
+
+    Signing in through it only matches people the district already has, by the verified email
+    the provider vouches for or by the roster's sourcedId in ``roster_id_claim``; it never
+    creates an account (classrooms/signin/sso.py).
+    """
+
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, related_name="sign_in_providers"
+    )
+    kind = models.CharField(max_length=20, choices=SignInProviderKind.choices)
+    label = models.CharField(
+        max_length=80, help_text="The button's name on the sign-in page, e.g. 'Clever'."
+    )
+    client_id = models.CharField("client id", max_length=255)
+    secret = models.CharField(
+        "client secret", max_length=255, blank=True, help_text="Leave empty to keep the saved one."
+    )
+    server_url = models.URLField(
+        "issuer URL",
+        blank=True,
+        help_text="OpenID Connect only: the provider's issuer (its "
+        "/.well-known/openid-configuration is read from there).",
+    )
+    tenant = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Microsoft only: the Entra ID tenant (directory) id; empty for 'organizations'.",
+    )
+    roster_id_claim = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The claim holding the roster's sourcedId (e.g. 'sub'); empty: match people "
+        "by their verified email only.",
+    )
+    is_enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SignInProviderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="openid_connect") | ~Q(server_url=""),
+                name="signinprovider_openid_connect_has_issuer",
+                violation_error_message="An OpenID Connect provider needs its issuer URL.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def provider_id(self) -> str:
+        """allauth's provider id: the kind, or one per OpenID Connect provider."""
+        if self.kind == SignInProviderKind.OPENID_CONNECT:
+            return f"sso-{self.pk}"
+        return str(self.kind)
+
+
+class SignInFailure(models.Model):
+    """A wrong password, kept for a few minutes to notice one password tried across many
+    usernames from one address (spraying). The password is kept only as a keyed hash (HMAC
+    with the secret key), never as typed; rows older than the window are deleted."""
+
+    address = models.GenericIPAddressField(null=True, blank=True)
+    password_digest = models.CharField(max_length=64)
+    username = models.CharField(max_length=254)
+    failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["address", "password_digest", "failed_at"],
+                name="signinfailure_spray_lookup",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address}"
+
+
 class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
-    """Django's user manager (create_user, …) with the scoped queryset."""
+    """Django's user manager (create_user, …) with the scoped queryset.
+
+    A username is unique within a district, so the natural key Django's own commands look up
+    (createsuperuser, changepassword) is the platform operator's: the account with that username
+    and no district. Signing in resolves the district first (classrooms/authentication.py).
+    """
+
+    def get_by_natural_key(self, username: str | None) -> Any:
+        return self.get(username=username, district__isnull=True)
 
 
 class User(AbstractUser):
@@ -151,6 +263,12 @@ class User(AbstractUser):
     coach (School.coaches), district admin (is_district_admin).
     """
 
+    username = models.CharField(
+        "username",
+        max_length=150,
+        help_text="Unique within the district. Letters, digits and @/./+/-/_ only.",
+        validators=[UnicodeUsernameValidator()],
+    )
     district = models.ForeignKey(
         District, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
@@ -164,6 +282,11 @@ class User(AbstractUser):
         default="",
         db_default="",
         help_text="The student information system's id (OneRoster); empty for rows made here.",
+    )
+
+    sessions_epoch = models.PositiveIntegerField(
+        default=0,
+        help_text="Raised by 'sign out everywhere': every session signed in before ends.",
     )
 
     objects = ScopedUserManager()  # type: ignore[misc]
@@ -180,10 +303,40 @@ class User(AbstractUser):
                 condition=~Q(sourced_id=""),
                 name="user_sourced_id_unique",
             ),
+            # Two districts may each have a "teacher14"; within one district a username is one
+            # person. Platform operators (no district) have usernames unique among themselves.
+            models.UniqueConstraint(
+                fields=["district", "username"],
+                condition=Q(district__isnull=False),
+                name="user_username_unique_in_district",
+                violation_error_message="Another account of this district has this username.",
+            ),
+            models.UniqueConstraint(
+                fields=["username"],
+                condition=Q(district__isnull=True),
+                name="user_username_unique_without_district",
+                violation_error_message="Another platform operator has this username.",
+            ),
+            # A superuser is a platform operator and belongs to no district, so no district
+            # admin ever sees, changes or resets one.
+            models.CheckConstraint(
+                condition=Q(is_superuser=False) | Q(district__isnull=True),
+                name="user_superuser_has_no_district",
+                violation_error_message="A superuser belongs to no district.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def get_session_auth_hash(self) -> str:
+        """Django checks this on every request: a session ends when the password changes (as
+        by default) or when the person signs out everywhere (``sessions_epoch``)."""
+        return salted_hmac(
+            "thinslice.classrooms.User.get_session_auth_hash",
+            f"{self.password}|{self.sessions_epoch}",
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class School(models.Model):

@@ -96,6 +96,13 @@ class UserQuerySet(ScopedQuerySet):
     scope_path = ""
 
 
+class SignInProviderQuerySet(ScopedQuerySet):
+    """A district's single sign-on set-up: its admins only (it holds the client secret)."""
+
+    scope_level = "district_admin"
+    scope_path = "district"
+
+
 class AuditEventQuerySet(ScopedQuerySet):
     """Audit events: only a district's admins see them; nobody changes or deletes them."""
 

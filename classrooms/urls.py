@@ -1,11 +1,9 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from classrooms import views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("classrooms.signin.urls")),
     path(
         "classrooms/<int:pk>/roster/",
         views.ClassroomRosterView.as_view(),

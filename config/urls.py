@@ -1,8 +1,8 @@
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from classrooms.admin_scoping import site as setup_admin
+from classrooms.signin.token_views import ObtainExpiringToken
 from config.api_docs import api_docs_view
 
 api_patterns: list[URLPattern | URLResolver] = [
@@ -10,7 +10,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("units.api.urls")),
     path("", include("assessments.api.urls")),
     path("", include("reports.api.export_urls")),
-    path("token/", obtain_auth_token, name="api-token"),
+    path("token/", ObtainExpiringToken.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", api_docs_view, name="api-docs"),
 ]

@@ -30,6 +30,7 @@ class DistrictFactory(factory.django.DjangoModelFactory):
         model = District
 
     name = factory.Sequence(lambda n: f"District {n}")
+    slug = factory.Sequence(lambda n: f"district-{n}")
 
 
 class UserFactory(factory.django.DjangoModelFactory):

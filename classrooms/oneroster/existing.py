@@ -24,6 +24,7 @@ class Existing:
     """The district's rows as they are, indexed by sourcedId and by their natural keys."""
 
     def __init__(self, district: District) -> None:
+        self.district = district
         schools = list(School.objects.filter(district=district))
         years = list(AcademicYear.objects.filter(district=district))
         terms = list(Term.objects.filter(academic_year__district=district))
@@ -81,9 +82,10 @@ class Existing:
                 self.assignments[(classroom_sid, user_sid)] = pk
 
     def load_usernames(self, usernames: Iterable[str]) -> None:
+        """This district's accounts with these usernames: a username is unique within a
+        district only, and an import never learns which usernames another district has."""
         wanted = [name for name in usernames if name]
-        # cross-tenant: usernames are unique across all districts, so a taken one is refused.
-        for user in User.objects.all_schools().filter(username__in=wanted):
+        for user in User.objects.filter(district=self.district, username__in=wanted):
             self.users_by_username[user.username] = user
 
 

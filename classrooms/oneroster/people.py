@@ -139,8 +139,16 @@ def plan_teachers(state: PlanState, users: Users) -> None:
         if state.first_seen(usernames, username, row, "username", "username"):
             continue
         holder = state.existing.users_by_username.get(username)
-        if holder is not None and holder.district_id != state.district.pk:
-            state.problem(row, "username", f"the username '{username}' is used by another account.")
+        if holder is not None and holder != existing and not holder.sourced_id:
+            # An account made in Thinslice (a district admin, a teacher set up by hand) is
+            # never taken over by a file: its password and rights stay its own.
+            state.problem(
+                row,
+                "username",
+                f"the username '{username}' belongs to an account made in Thinslice, not by a "
+                "roster import, so the import does not take it over. Give this teacher another "
+                "username in the file, or rename that account in the set-up pages.",
+            )
             continue
         existing = state.adopt(row, "teachers", existing, [("username", "username", holder)])
         email = row["email"]

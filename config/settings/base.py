@@ -36,6 +36,12 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "pgtrigger",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.socialaccount.providers.openid_connect",
     "classrooms",
     "units",
     "assessments",
@@ -55,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -101,6 +108,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Email (invitations, "forgot password"): through the SMTP server DJANGO_EMAIL_HOST names;
+# without one (the embedded default) each message is printed in the terminal instead.
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Thinslice <thinslice@localhost>")
+# How long a "forgot password" link works; an invitation link works as long (a week by default).
+PASSWORD_RESET_TIMEOUT = env_int("DJANGO_PASSWORD_RESET_TIMEOUT_SECONDS", 7 * 24 * 3600)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
@@ -121,7 +145,7 @@ if DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request is told to authenticate (401), not forbidden.
-        "rest_framework.authentication.TokenAuthentication",
+        "classrooms.signin.credentials.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -244,13 +268,40 @@ LOGGING = {
 # elsewhere can lock a teacher out. The same rule guards /login/, the set-up admin and API tokens.
 AUTHENTICATION_BACKENDS = [
     "config.lockout.LoginAttemptsBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Usernames are unique per district: it resolves the district before the password.
+    "classrooms.authentication.DistrictAccountBackend",
 ]
+# Single sign-on (django-allauth): each district's admin configures its providers in the set-up
+# pages (classrooms.SignInProvider), never in settings. Sign-in only matches people the district
+# already has; it never creates an account (classrooms/signin/sso.py).
+ACCOUNT_ADAPTER = "classrooms.signin.sso.ThinsliceAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "classrooms.signin.sso.DistrictSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_QUERY_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# API tokens expire this many days after they were issued (POST /api/token/ gives a new one).
+THINSLICE_API_TOKEN_DAYS = env_int("THINSLICE_API_TOKEN_DAYS", 30)
+# Sessions end when the browser closes (shared school computers), and after this many idle
+# minutes in any case.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = env_int("THINSLICE_SESSION_IDLE_MINUTES", 8 * 60) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+# auth.W004 says USERNAME_FIELD is not unique: on purpose, it is unique per district (a
+# constraint on User), and DistrictAccountBackend resolves the district.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 AXES_FAILURE_LIMIT = env_int("DJANGO_AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+# Spraying: one address trying one wrong password on this many usernames within the window is
+# refused that password for every username until the window passes (classrooms/signin/).
+THINSLICE_SPRAY_USERNAMES = env_int("THINSLICE_SPRAY_USERNAMES", 4)
+THINSLICE_SPRAY_WINDOW_MINUTES = env_int("THINSLICE_SPRAY_WINDOW_MINUTES", 15)
 # Behind a reverse proxy every request comes from the proxy: set how many proxies append to
 # X-Forwarded-For, so that each login attempt is counted against its real address.
 THINSLICE_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)

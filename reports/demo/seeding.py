@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils.text import slugify
 
 from assessments.models import Score
 from classrooms.models import (
@@ -125,7 +126,7 @@ def demo_district_seed(
     report = on_progress or _ignore
     rng = random.Random(seed)  # noqa: S311 -- reproducible demo data, not security
 
-    district = District(name=name)
+    district = District(name=name, slug=_free_slug(name))
     district.full_clean()
     district.save()
     fall_term = calendar_create(district)
@@ -178,6 +179,15 @@ def demo_district_seed(
 
 def _ignore(_message: str) -> None:
     return None
+
+
+def _free_slug(name: str) -> str | None:
+    """The district's sign-in address from its name, when no other district has it."""
+    slug = slugify(name)[:60]
+    # cross-tenant: sign-in addresses are unique across districts.
+    if not slug or District.objects.all_schools().filter(slug=slug).exists():
+        return None
+    return slug
 
 
 def _require_new_district(*, name: str, username_prefix: str) -> None:

@@ -546,6 +546,44 @@ def test_import_into_one_district_leaves_others_alone(world: World) -> None:
     )
 
 
+def test_two_districts_each_import_the_same_username(world: World) -> None:
+    first = run(world.districts["a"], FIXTURES / "valid")
+    second = run(world.districts["b"], FIXTURES / "valid")
+
+    assert first.applied, [str(problem) for problem in first.problems]
+    assert second.applied, [str(problem) for problem in second.problems]
+    riveras = User.objects.filter(username="mrivera")
+    assert {user.district_id for user in riveras} == {
+        world.districts["a"].pk,
+        world.districts["b"].pk,
+    }
+
+
+def test_a_roster_never_takes_over_an_admin_account_it_did_not_create(
+    district: District,
+) -> None:
+    admin = factories.UserFactory(username="mrivera", district=district, is_district_admin=True)
+    before = (admin.password, admin.first_name, admin.sourced_id)
+
+    result = run(district, FIXTURES / "valid")
+
+    assert not result.applied
+    problem = next(p for p in result.problems if p.column == "username")
+    assert (problem.file, problem.line) == ("users.csv", 2)
+    assert "made in Thinslice" in str(problem)
+    admin.refresh_from_db()
+    assert (admin.password, admin.first_name, admin.sourced_id) == before
+
+
+def test_a_refused_username_never_names_another_districts_accounts(world: World) -> None:
+    factories.UserFactory(username="mrivera", district=world.districts["b"])
+
+    result = run(world.districts["a"], FIXTURES / "valid")
+
+    assert result.applied, [str(problem) for problem in result.problems]
+    assert not any("mrivera" in str(warning) for warning in result.warnings)
+
+
 # ---------------------------------------------------------------------------------------------
 # Broken exports: a clear message naming file, line and column, and nothing changed
 # ---------------------------------------------------------------------------------------------
@@ -571,8 +609,9 @@ def _utf16(folder: Path) -> None:
     (folder / "orgs.csv").write_bytes(text.encode("utf-16"))
 
 
-def _taken_username(folder: Path) -> None:
-    factories.UserFactory(username="jdoe", district=factories.DistrictFactory())
+def _username_of_an_account_made_here(folder: Path) -> None:
+    district = District.objects.get(name="Riverside")
+    factories.UserFactory(username="jdoe", district=district, is_district_admin=True)
     edit(folder, "users.csv", "teacher,mrivera,", "teacher,jdoe,")
 
 
@@ -718,12 +757,12 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str, int | None, str, str]] = {
         "role",
         "the enrollment role is teacher, but user 's-eli' is a student",
     ),
-    "username of another district's account": (
-        _taken_username,
+    "username of an account made in Thinslice": (
+        _username_of_an_account_made_here,
         "users.csv",
         2,
         "username",
-        "the username 'jdoe' is used by another account",
+        "the username 'jdoe' belongs to an account made in Thinslice, not by a roster import",
     ),
     "SIS id of another student": (
         _sis_id_of_another_imported_student,

@@ -42,7 +42,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from assessments.models import Score, ScoreChange
-from classrooms.models import AuditEvent, RosterImport
+from classrooms.models import AuditEvent, RosterImport, SignInProvider
 from reports import services as growth_services
 from reports.models import (
     ClassroomUnitGrowthSummary,
@@ -293,6 +293,15 @@ def _build_district(world: TrustWorld, d: str) -> None:
     world.add(f"{d}:audit", event, d, "audit", "*")
     roster_import = RosterImport.objects.create(district=district, audit_event=event)
     world.add(f"{d}:roster_import", roster_import, d, "audit", "*")
+    sign_in = SignInProvider.objects.create(
+        district=district,
+        kind="openid_connect",
+        label=f"ID {d.upper()}",
+        client_id=f"client-{d}",
+        secret=f"secret-{d}",
+        server_url=f"https://id.district-{d}.example",
+    )
+    world.add(f"{d}:signin", sign_in, d, "signin", "*")
 
     for role, kind in (("teacher", "scores"), ("coach", "aggregate_growth"), ("admin", "scores")):
         job = ExportJob.objects.create(

@@ -65,6 +65,8 @@ READ: dict[str, dict[str, frozenset[str]]] = {
     },
     # The audit log of imports and exports: the district admin.
     "audit": {"*": ADMIN},
+    # A district's single sign-on set-up (it holds the client secret): the district admin.
+    "signin": {"*": ADMIN},
     # An export job and its file: whoever asked for it, and the district admin.
     "export_job": {
         "teacher": frozenset({"teacher", "admin"}),

@@ -830,6 +830,82 @@ def token_probes(world: TrustWorld) -> Iterator[Probe]:
     )
 
 
+def signin_probes(world: TrustWorld) -> Iterator[Probe]:
+    """Sign-in pages are open to everyone; inviting is for the person's district admin."""
+    district_a = world.thing("a:user:teacher").obj.district
+    yield Probe(
+        "district-login",
+        "get",
+        reverse("district-login", kwargs={"slug": district_a.slug}),
+        everyone,
+        "page",
+        judge=harness.answered,
+        # A district's public sign-in address names the district, to everyone: the address
+        # itself (its slug) already says which district it is.
+        echo=(district_a.name, world.thing("a:signin").obj.label),
+    )
+    for route in ("password-reset", "password-reset-done"):
+        yield Probe(route, "get", reverse(route), everyone, "page", judge=harness.answered)
+    yield Probe(
+        "password-reset",
+        "post",
+        reverse("password-reset"),
+        everyone,
+        "page",
+        data={"email": "nobody@nowhere.example"},
+        judge=harness.answered,
+    )
+    for route in ("password-reset-confirm", "invitation-accept"):
+        yield Probe(
+            route,
+            "get",
+            reverse(route, kwargs={"uidb64": "MQ", "token": "not-a-token"}),
+            everyone,
+            "page",
+            judge=harness.answered,
+        )
+    # Single sign-on: a button of another district is not found at this district's address;
+    # a callback no sign-in of this browser started is a 404; the error pages are plain pages.
+    provider_b = world.thing("b:signin")
+    yield Probe(
+        "sso-start",
+        "post",
+        reverse("sso-start", kwargs={"slug": district_a.slug, "provider_pk": provider_b.pk}),
+        nobody,
+        "direct",
+        provider_b,
+    )
+    yield Probe(
+        "openid_connect_callback",
+        "get",
+        reverse("openid_connect_callback", kwargs={"provider_id": f"sso-{provider_b.pk}"})
+        + "?code=guess&state=guess",
+        nobody,
+        "direct",
+        provider_b,
+    )
+    for route in ("google_callback", "microsoft_callback"):
+        yield Probe(route, "get", reverse(route) + "?code=guess&state=guess", nobody, "page")
+    for route in ("socialaccount_login_cancelled", "socialaccount_login_error"):
+        yield Probe(route, "get", reverse(route), everyone, "page", judge=harness.answered)
+    # Its POST ends the person's sessions, which would sign out the probes that follow; the
+    # page is probed here, the POST in tests/classrooms/test_credentials.py.
+    yield Probe("sign-out-everywhere", "get", reverse("sign-out-everywhere"), is_member, "page")
+    setup_user = lambda u: any_district_role(u, SET_UP)  # noqa: E731
+    yield Probe("invitation-send", "get", reverse("invitation-send"), setup_user, "page")
+    teacher_b = world.thing("b:user:teacher")
+    yield Probe(
+        "invitation-send",
+        "post",
+        reverse("invitation-send"),
+        lambda u: sets_up(u, "b"),
+        "body",
+        teacher_b,
+        named=(teacher_b,),
+        data={"whom": "person", "person": teacher_b.pk},
+    )
+
+
 # --- The set-up admin ----------------------------------------------------------------------------
 
 
@@ -1140,6 +1216,7 @@ def all_probes(world: TrustWorld, admin_forms: dict[str, dict[str, Any]]) -> lis
         roster_import_probes(world),
         privacy_probes(world),
         token_probes(world),
+        signin_probes(world),
         admin_probes(world),
         admin_foreign_probes(world, admin_forms),
     ]
