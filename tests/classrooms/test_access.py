@@ -28,6 +28,7 @@ from classrooms.models import (
     Enrollment,
     RosterImport,
     School,
+    SignInProvider,
     Student,
     StudentGroup,
     Term,
@@ -189,6 +190,14 @@ def _add_audit_rows(world: World) -> None:
             outcome="succeeded",
         )
         RosterImport.objects.create(district=district, audit_event=event)
+        SignInProvider.objects.create(
+            district=district,
+            kind="openid_connect",
+            label=f"ID {district_key.upper()}",
+            client_id=f"client-{district_key}",
+            secret=f"secret-{district_key}",
+            server_url=f"https://id.district-{district_key}.example",
+        )
 
 
 def _add_export_jobs(world: World) -> None:
@@ -239,6 +248,7 @@ SCHOOL_OF: dict[type[models.Model], Callable[[Any], int]] = {
 DISTRICT_ADMIN_OF: dict[type[models.Model], Callable[[Any], int]] = {
     DistrictUnitGrowthSummary: lambda row: row.district_id,
     RosterImport: lambda row: row.district_id,
+    SignInProvider: lambda row: row.district_id,
 }
 
 SCOPED_MODELS: list[type[models.Model]] = [

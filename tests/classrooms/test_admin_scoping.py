@@ -22,6 +22,7 @@ from classrooms.models import (
     District,
     Enrollment,
     School,
+    SignInProvider,
     Student,
     StudentGroup,
     Term,
@@ -45,6 +46,7 @@ ADMIN_MODELS: dict[type[models.Model], Any] = {
     Unit: lambda world: world.units["b"],
     ClassroomUnit: lambda world: world.classroom_units["b1"],
     Score: lambda world: world.scores["b1"],
+    SignInProvider: lambda world: SignInProvider.objects.get(district=world.districts["b"]),
 }
 
 # Admins whose delete permission is refused to district admins for every row (students are
