@@ -16,8 +16,8 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from assessments.cells import CellValue
 from assessments.models import Score, ScoreChange
-from assessments.services import CellValue
 from classrooms import access
 from classrooms.models import Classroom, District, Enrollment, School, Student
 from units.models import Assessment, AssessmentSkill, ClassroomUnit

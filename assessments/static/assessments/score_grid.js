@@ -4,11 +4,11 @@
  * version it was based on). Nothing typed is dropped: a value the server refuses stays in its
  * cell with the reason, a failed request is retried with backoff, a conflict (a co-teacher saved
  * the cell meanwhile) waits for the teacher's choice, and leaving with unsaved values warns.
- * Plain JavaScript, no libraries.
+ * An ES module, no libraries.
  */
-(function () {
-  "use strict";
+import { checkCell } from "./score_cells.js";
 
+(function () {
   var table = document.getElementById("score-grid");
   if (!table) return;
 
@@ -54,34 +54,8 @@
 
   // ---------------------------------------------------------------- checking what was typed
 
-  /* The same rules as assessments.services.parse_cell: points 0..max with at most 2 decimals,
-   * A (absent), X (exempt), or empty. Returns {ok, value} with the value as the server shows it,
-   * or {ok: false, reason}. */
-  function check(text, max) {
-    var typed = text.trim();
-    if (typed === "") return { ok: true, value: "" };
-    var lower = typed.toLowerCase();
-    if (lower === "a" || lower === "absent") return { ok: true, value: "A" };
-    if (lower === "x" || lower === "exempt") return { ok: true, value: "X" };
-    var number = typed.replace(/,/g, ".");
-    if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(number)) {
-      return {
-        ok: false,
-        reason:
-          "'" + typed + "' is not a score: type points from 0 to " + max +
-          ", A for absent or X for exempt.",
-      };
-    }
-    var decimals = (number.split(".")[1] || "").replace(/0+$/, "");
-    if (decimals.length > 2) {
-      return { ok: false, reason: "'" + typed + "' has more than 2 decimals." };
-    }
-    var points = Number(number);
-    if (points < 0 || points > Number(max)) {
-      return { ok: false, reason: typed + " is outside 0 to " + max + " points." };
-    }
-    return { ok: true, value: String(Number(points.toFixed(2)) + 0) };
-  }
+  /* The same rule as assessments.cells.parse_cell (score_cells.js, one table of cases). */
+  var check = checkCell;
 
   // ---------------------------------------------------------------- cells and their state
 
