@@ -36,6 +36,7 @@ class ScoreEntry:
     skill_code: str
     value: str
     expected_version: int | None = None
+    reason: str = ""  # why, if the teacher said: kept in the cell's history
 
 
 class StoredScore(NamedTuple):
@@ -406,7 +407,8 @@ _WRITE_SQL = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(%(cells)s::jsonb)
         AS i(student_id bigint, assessment_skill_id bigint, action text, status text,
-             points numeric, version int, old_status text, old_points numeric)
+             points numeric, version int, old_status text, old_points numeric,
+             reason text)
 ),
 cleared AS (
     DELETE FROM assessments_score s
@@ -449,9 +451,9 @@ written AS (
 history AS (
     INSERT INTO assessments_scorechange (classroom_unit_id, student_id, assessment_skill_id,
                                          changed_by_id, changed_at, old_status, old_points,
-                                         new_status, new_points, version, request_key)
+                                         new_status, new_points, version, request_key, reason)
     SELECT %(classroom_unit_id)s, w.student_id, w.assessment_skill_id, %(actor_id)s, %(now)s,
-           i.old_status, i.old_points, i.status, i.points, w.version, %(request_key)s
+           i.old_status, i.old_points, i.status, i.points, w.version, %(request_key)s, i.reason
     FROM written w
     JOIN input i USING (student_id, assessment_skill_id)
 )
@@ -481,6 +483,7 @@ def _write(
             "version": write.version,
             "old_status": write.old.status,
             "old_points": _decimal_text(write.old.points),
+            "reason": write.entry.reason,
         }
         for write in writes
     ]
