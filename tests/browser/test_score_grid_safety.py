@@ -161,12 +161,17 @@ def test_the_grid_opens_on_the_first_empty_cell_and_ctrl_d_fills_down(page, live
     chen = klass.students["Chen"]
     expect(_cell(page, chen, "A")).to_be_focused()
 
+    # An optional reason goes with the changes made while it is filled in.
+    page.get_by_label("Reason for your next changes").fill("Late work")
+    _cell(page, chen, "A").click()
     page.keyboard.type("4")
     page.keyboard.press("Shift+ArrowDown")
     page.keyboard.press("Control+d")
     expect(_cell(page, klass.students["Dunn"], "A")).to_have_value("4")
     expect(_status(page)).to_have_text("All saved", timeout=SAVE_WAIT_MS)
     assert klass.saved()[("Dunn", "A")] == "4"
+    filled = ScoreChange.objects.get(student=klass.students["Dunn"])
+    assert filled.reason == "Late work"
 
     # The header row stays in view with the last student at 1366 × 768.
     _cell(page, klass.students["Dunn"], "B").click()
