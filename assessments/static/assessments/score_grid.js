@@ -754,6 +754,7 @@ const f = (format, values) => fmt(format, values, true);
       ngettext("Pasted %(count)s value, %(how)s.", "Pasted %(count)s values, %(how)s.", count),
       { count, how }
     );
+    flushSoon(0); // a paste is a finished change: send it now, not after a typing pause
     if (plan.unplaced.length) {
       message +=
         " " +
