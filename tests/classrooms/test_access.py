@@ -35,6 +35,7 @@ from classrooms.models import (
 from classrooms.querysets import ScopedQuerySet
 from reports.models import (
     BreakdownPart,
+    ClassroomUnitGrowthCell,
     ClassroomUnitGrowthSummary,
     DistrictUnitGrowthSummary,
     ExportJob,
@@ -125,6 +126,9 @@ def add_extra_people(world: World) -> None:
     _add_export_jobs(world)
 
 
+BANDS = ("beginning", "developing", "proficient")
+
+
 def _add_history_and_growth_rows(world: World) -> None:
     """A score change and stored growth rows per school, so those models have rows to scope."""
     for school_key, score in world.scores.items():
@@ -144,6 +148,21 @@ def _add_history_and_growth_rows(world: World) -> None:
             student=score.student,
             is_complete=False,
             built_at=score.entered_at,
+        )
+        cell_counts = {
+            name: 0
+            for name in [
+                "incomplete",
+                "n",
+                "g_count",
+                "at_ceiling",
+                "little_room",
+                "target_met",
+                *(f"{pre}_{post}" for pre in BANDS for post in BANDS),
+            ]
+        }
+        ClassroomUnitGrowthCell.objects.create(
+            classroom_unit=score.classroom_unit, part=BreakdownPart.ALL, **cell_counts
         )
         summary = {"part": BreakdownPart.ALL, "built_at": score.entered_at}
         ClassroomUnitGrowthSummary.objects.create(classroom_unit=score.classroom_unit, **summary)
@@ -206,6 +225,7 @@ CLASSROOM_OF: dict[type[models.Model], Callable[[Any], int]] = {
     GrowthBuild: lambda row: row.classroom_unit.classroom_id,
     StudentGrowth: lambda row: row.classroom_unit.classroom_id,
     ClassroomUnitGrowthSummary: lambda row: row.classroom_unit.classroom_id,
+    ClassroomUnitGrowthCell: lambda row: row.classroom_unit.classroom_id,
 }
 
 # The school of a row, for rows seen by whoever sees their school (school × unit roll-ups).

@@ -369,13 +369,13 @@ class Faults:
         ]
 
     def refuse(self, *, classroom_unit_id: int, export_job_id: int) -> None:
-        """The database refuses, every time, to write the classroom unit's growth and the
-        export job's progress (SQLSTATE 40001: a serialization failure, which tasks retry)."""
+        """The database refuses, every time, to write (insert or update) the classroom unit's
+        growth and the export job's progress (SQLSTATE 40001: a serialization failure, which tasks retry)."""
         self.run(
             f"""
             CREATE FUNCTION fault_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'injected fault' USING ERRCODE = '40001'; END $$;
-            CREATE TRIGGER fault_refuse_growth BEFORE INSERT ON reports_studentgrowth
+            CREATE TRIGGER fault_refuse_growth BEFORE INSERT OR UPDATE ON reports_studentgrowth
                 FOR EACH ROW WHEN (NEW.classroom_unit_id = {int(classroom_unit_id)})
                 EXECUTE FUNCTION fault_refuse();
             CREATE TRIGGER fault_refuse_export BEFORE UPDATE ON reports_exportjob
