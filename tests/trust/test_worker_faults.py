@@ -370,7 +370,8 @@ class Faults:
 
     def refuse(self, *, classroom_unit_id: int, export_job_id: int) -> None:
         """The database refuses, every time, to write (insert or update) the classroom unit's
-        growth and the export job's progress (SQLSTATE 40001: a serialization failure, which tasks retry)."""
+        growth and the export job's progress (SQLSTATE 40001: a serialization failure, which
+        tasks retry)."""
         self.run(
             f"""
             CREATE FUNCTION fault_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
