@@ -82,7 +82,7 @@ class ScoreBulkSaveView(APIView):
         parameters=[
             OpenApiParameter(
                 "since",
-                OpenApiTypes.INT,
+                {"type": "integer", "minimum": 0, "maximum": MAX_ID},
                 description="The cursor of the last answer (or of the grid page); 0 for all.",
             )
         ],
