@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint worker bench-scores bench-growth bench-export bench-load reset-db
+.PHONY: run test lint worker bench-scores bench-growth bench-export bench-load bench-grid reset-db
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench-scores: $(STAMP)
 	$(BIN)/python -m bench.score_bulk_save --students 2000 --clients 8 --seconds 20
 
 # Full and incremental growth rebuild at 20 000 and 100 000 students beside one aggregate query.
+bench-grid: $(STAMP)
+	$(BIN)/python -m bench.score_grid_browser
+
 bench-growth: $(STAMP)
 	$(BIN)/python -m bench.growth_rebuild
 

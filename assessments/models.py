@@ -118,6 +118,13 @@ class ScoreChange(models.Model):
         default="",
         help_text="The Idempotency-Key of the API request that made the change, if it sent one.",
     )
+    reason = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="Why the teacher made the change, if they said (never required); "
+        "an undo says so here.",
+    )
 
     objects = ScoreChangeQuerySet.as_manager()
 

@@ -39,15 +39,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from assessments.cells import EMPTY, CellValue, parse_cell
 from assessments.models import Score
-from assessments.services import (
-    EMPTY,
-    CellValue,
-    RowProblem,
-    ScoreEntry,
-    parse_cell,
-    scores_save,
-)
+from assessments.services import RowProblem, ScoreEntry, scores_save
 from classrooms import access
 from classrooms.models import Enrollment, Student
 from classrooms.spreadsheets import spreadsheet_safe, spreadsheet_unquote

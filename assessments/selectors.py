@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from assessments.cells import CellValue
 from assessments.models import Score, ScoreChange
-from assessments.services import CellValue
 from classrooms import access
 from classrooms.models import Classroom, District, Enrollment, School, Student
 from units.models import Assessment, AssessmentSkill, ClassroomUnit
@@ -296,6 +296,8 @@ class ScoreGrid:
     rows: list[GridRow] = field(default_factory=list)
     can_edit: bool = False
     sibling_assessments: list[Assessment] = field(default_factory=list)
+    # The last change the grid already shows: it asks for the changes after it (co-teachers').
+    changes_cursor: int = 0
 
     @property
     def due_from(self) -> datetime.date:
@@ -368,7 +370,76 @@ def score_grid(
         rows=rows,
         can_edit=access.can(user, "enter_scores", classroom_unit),
         sibling_assessments=siblings,
+        changes_cursor=_last_change_id(classroom_unit, list(code_of)),
     )
+
+
+def _last_change_id(classroom_unit: ClassroomUnit, measure_ids: list[int]) -> int:
+    last = (
+        ScoreChange.objects.all_schools()  # cross-tenant: none, the caller's classroom unit only
+        .filter(classroom_unit=classroom_unit, assessment_skill_id__in=measure_ids)
+        .aggregate(last=Max("pk"))["last"]
+    )
+    return last or 0
+
+
+@dataclass(frozen=True)
+class ChangedCell:
+    """A cell of the grid as it stands after changes made since the grid's cursor."""
+
+    student_id: int
+    skill_code: str
+    value: str  # as the grid shows it; "" when cleared
+    version: int | None  # None when cleared, as the save answers
+    changed_by: str
+    is_mine: bool
+
+
+@dataclass(frozen=True)
+class GridChanges:
+    cursor: int
+    cells: list[ChangedCell]
+
+
+def score_changes_since(
+    *, user: Any, classroom_unit: ClassroomUnit, assessment_id: int, since: int
+) -> GridChanges:
+    """The grid's cells changed after change ``since`` (someone else's save, or the user's own in
+    another tab), each as it stands now, with who changed it last; and the new cursor.
+
+    Read through what the user may see. Raises Assessment.DoesNotExist when the assessment is not
+    part of the classroom's unit.
+    """
+    assessment = Assessment.objects.visible_to(user).get(
+        pk=assessment_id, unit_id=classroom_unit.unit_id
+    )
+    latest: dict[tuple[int, int], ScoreChange] = {}
+    for change in (
+        ScoreChange.objects.visible_to(user)
+        .filter(
+            classroom_unit=classroom_unit,
+            assessment_skill__assessment=assessment,
+            pk__gt=since,
+        )
+        .select_related("changed_by", "assessment_skill__skill")
+        .order_by("pk")
+    ):
+        latest[(change.student_id, change.assessment_skill_id)] = change
+    cells = []
+    for change in latest.values():
+        value = CellValue(status=change.new_status, points=change.new_points).shown
+        cells.append(
+            ChangedCell(
+                student_id=change.student_id,
+                skill_code=change.assessment_skill.skill.code,
+                value=value,
+                version=change.version if value else None,
+                changed_by=str(change.changed_by) if change.changed_by else "",
+                is_mine=change.changed_by_id == user.pk,
+            )
+        )
+    cursor = max((change.pk for change in latest.values()), default=since)
+    return GridChanges(cursor=cursor, cells=cells)
 
 
 @dataclass(frozen=True)
@@ -380,6 +451,7 @@ class HistoryRow:
     old: str
     new: str
     version: int
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -427,6 +499,7 @@ def score_history(
             old=CellValue(status=change.old_status, points=change.old_points).shown,
             new=CellValue(status=change.new_status, points=change.new_points).shown,
             version=change.version,
+            reason=change.reason,
         )
         for change in ScoreChange.objects.visible_to(user)
         .filter(classroom_unit=classroom_unit, student=student, assessment_skill=measure)

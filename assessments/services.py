@@ -12,26 +12,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from assessments.models import Score, ScoreChange, ScoreStatus
+from assessments.cells import EMPTY, CellValue, parse_cell
+from assessments.models import Score, ScoreChange
 from assessments.signals import scores_changed
 from classrooms import access
 from classrooms.models import Enrollment, User
 from units.models import Assessment, AssessmentSkill, ClassroomUnit
-from units.services import format_points
-
-STATUS_WORDS = {
-    "a": ScoreStatus.ABSENT,
-    "absent": ScoreStatus.ABSENT,
-    "x": ScoreStatus.EXEMPT,
-    "exempt": ScoreStatus.EXEMPT,
-}
 
 
 @dataclass(frozen=True)
@@ -43,23 +36,7 @@ class ScoreEntry:
     skill_code: str
     value: str
     expected_version: int | None = None
-
-
-@dataclass(frozen=True)
-class CellValue:
-    status: str  # "" for an empty cell
-    points: Decimal | None
-
-    @property
-    def shown(self) -> str:
-        if self.status == ScoreStatus.SCORED and self.points is not None:
-            return format_points(self.points)
-        letters: dict[str, str] = {ScoreStatus.ABSENT: "A", ScoreStatus.EXEMPT: "X"}
-        return letters.get(self.status, "")
-
-
-EMPTY = CellValue(status="", points=None)
-_HUNDREDTH = Decimal("0.01")  # points are kept to two places
+    reason: str = ""  # why, if the teacher said: kept in the cell's history
 
 
 class StoredScore(NamedTuple):
@@ -96,33 +73,6 @@ class SaveResult:
     @property
     def is_applied(self) -> bool:
         return not self.problems
-
-
-def parse_cell(text: str, max_points: Decimal) -> CellValue:
-    """Read what a teacher typed: points 0..max (at most 2 decimals), A/X, or empty.
-
-    Raises ValueError with the reason shown next to the cell.
-    """
-    typed = text.strip()
-    if typed == "":
-        return EMPTY
-    status = STATUS_WORDS.get(typed.lower())
-    if status is not None:
-        return CellValue(status=status, points=None)
-    try:
-        points = Decimal(typed.replace(",", "."))
-    except InvalidOperation:
-        raise ValueError(
-            f"'{typed}' is not a score: type points from 0 to {format_points(max_points)}, "
-            "A for absent or X for exempt."
-        ) from None
-    if not points.is_finite():
-        raise ValueError(f"'{typed}' is not a score.")
-    if points != points.quantize(_HUNDREDTH):
-        raise ValueError(f"'{typed}' has more than 2 decimals.")
-    if points < 0 or points > max_points:
-        raise ValueError(f"{typed} is outside 0 to {format_points(max_points)} points.")
-    return CellValue(status=ScoreStatus.SCORED, points=points.quantize(_HUNDREDTH))
 
 
 def scores_save(
@@ -457,7 +407,8 @@ _WRITE_SQL = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(%(cells)s::jsonb)
         AS i(student_id bigint, assessment_skill_id bigint, action text, status text,
-             points numeric, version int, old_status text, old_points numeric)
+             points numeric, version int, old_status text, old_points numeric,
+             reason text)
 ),
 cleared AS (
     DELETE FROM assessments_score s
@@ -500,9 +451,9 @@ written AS (
 history AS (
     INSERT INTO assessments_scorechange (classroom_unit_id, student_id, assessment_skill_id,
                                          changed_by_id, changed_at, old_status, old_points,
-                                         new_status, new_points, version, request_key)
+                                         new_status, new_points, version, request_key, reason)
     SELECT %(classroom_unit_id)s, w.student_id, w.assessment_skill_id, %(actor_id)s, %(now)s,
-           i.old_status, i.old_points, i.status, i.points, w.version, %(request_key)s
+           i.old_status, i.old_points, i.status, i.points, w.version, %(request_key)s, i.reason
     FROM written w
     JOIN input i USING (student_id, assessment_skill_id)
 )
@@ -532,6 +483,7 @@ def _write(
             "version": write.version,
             "old_status": write.old.status,
             "old_points": _decimal_text(write.old.points),
+            "reason": write.entry.reason,
         }
         for write in writes
     ]

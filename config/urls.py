@@ -1,4 +1,5 @@
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView
 
 from classrooms.admin_scoping import site as setup_admin
@@ -19,6 +20,8 @@ handler404 = "config.api.not_found"
 
 urlpatterns = [
     path("admin/", setup_admin.urls),
+    # The translations of the pages' JavaScript (the score grid's messages).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/", include(api_patterns)),
     path("reports/", include("reports.urls")),
     path("", include("assessments.urls")),

@@ -50,6 +50,12 @@ class ScoreEntryInputSerializer(serializers.Serializer):
         required=False,
         help_text="The version the value was based on; null or absent for an empty cell.",
     )
+    reason = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        max_length=200,
+        help_text="Why the value changed (optional, never required): kept in the cell's history.",
+    )
 
 
 class ScoreBulkInputSerializer(serializers.Serializer):
@@ -87,7 +93,7 @@ class ScoreBulkOutputSerializer(serializers.Serializer):
 # below read and write exactly the shapes (and error messages) those serializers document, by
 # hand; tests/assessments/test_score_api.py checks that both agree on valid and invalid bodies.
 _MAX_ROWS = 5000
-_STRING_LIMITS = {"skill": 40, "value": 20}
+_STRING_LIMITS = {"skill": 40, "value": 20, "reason": 200}
 # What DRF's CharField refuses besides length: null and surrogate characters.
 _REFUSED_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
@@ -136,9 +142,10 @@ def _entry_parse(row: Any) -> tuple[ScoreEntry | None, dict[str, list[str]] | li
     skill = _string(row, "skill", errors, allow_blank=False)
     value = _string(row, "value", errors, allow_blank=True)
     version = _integer(row, "version", errors, required=False)
-    if errors or student is None or skill is None or value is None:
+    reason = _string(row, "reason", errors, allow_blank=True) if "reason" in row else ""
+    if errors or student is None or skill is None or value is None or reason is None:
         return None, errors
-    return ScoreEntry(student, skill, value, version), errors
+    return ScoreEntry(student, skill, value, version, reason), errors
 
 
 def _integer(
@@ -236,3 +243,17 @@ def score_bulk_output(result: SaveResult) -> dict[str, Any]:
             for problem in result.problems
         ],
     }
+
+
+class ChangedCellOutputSerializer(serializers.Serializer):
+    student = serializers.IntegerField(source="student_id")
+    skill = serializers.CharField(source="skill_code")
+    value = serializers.CharField(help_text='As the grid shows it: "3.5", "A", "X"; "" cleared.')
+    version = serializers.IntegerField(allow_null=True)
+    by = serializers.CharField(source="changed_by", help_text="Who changed it last.")
+    mine = serializers.BooleanField(source="is_mine", help_text="Changed by the asking user.")
+
+
+class GridChangesOutputSerializer(serializers.Serializer):
+    cursor = serializers.IntegerField(help_text="Ask with ?since=<cursor> next time.")
+    changes = ChangedCellOutputSerializer(source="cells", many=True)

@@ -18,6 +18,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessments.api.serializers import (
+    MAX_ID,
+    GridChangesOutputSerializer,
     ScoreBulkInputSerializer,
     ScoreBulkOutputSerializer,
     ScoreOutputSerializer,
@@ -25,11 +27,13 @@ from assessments.api.serializers import (
     score_entries_parse,
 )
 from assessments.models import Score
+from assessments.selectors import score_changes_since
 from assessments.services import SaveResult, scores_save
 from classrooms.scoped_views import ScopedViewSet
 from units.models import Assessment, ClassroomUnit
 
 CLASSROOM_UNIT_FILTER = serializers.IntegerField()
+SINCE_FILTER = serializers.IntegerField(min_value=0, max_value=MAX_ID)
 
 
 @extend_schema_view(
@@ -69,7 +73,39 @@ class ScoreBulkSaveView(APIView):
     409 when the only problems are conflicts (someone changed a cell since it was read), with the
     current value and who set it. A request sent again with the same ``Idempotency-Key`` is not
     applied twice: the answer is 200 with the cells as they stand and ``Idempotent-Replayed``.
+
+    GET ``?since=<cursor>`` answers the cells changed after that cursor (a co-teacher's saves),
+    each as it stands now with who changed it, and the cursor to ask from next; the grid polls it.
     """
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since",
+                {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                description="The cursor of the last answer (or of the grid page); 0 for all.",
+            )
+        ],
+        responses={200: GridChangesOutputSerializer},
+    )
+    def get(self, request: Request, classroom_unit_id: int, assessment_id: int) -> Response:
+        classroom_unit = get_object_or_404(
+            ClassroomUnit.objects.visible_to(request.user), pk=classroom_unit_id
+        )
+        try:
+            since = SINCE_FILTER.run_validation(request.query_params.get("since", "0"))
+        except ValidationError as invalid:
+            raise ValidationError({"since": invalid.detail}) from None
+        try:
+            changes = score_changes_since(
+                user=request.user,
+                classroom_unit=classroom_unit,
+                assessment_id=assessment_id,
+                since=since,
+            )
+        except Assessment.DoesNotExist:
+            raise exceptions.NotFound() from None
+        return Response(GridChangesOutputSerializer(changes).data)
 
     @extend_schema(
         request=ScoreBulkInputSerializer,

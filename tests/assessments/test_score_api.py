@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from assessments.models import Score
+from assessments.models import Score, ScoreChange
 from tests import factories
 from tests.conftest import StatementCapture
 
@@ -163,6 +164,11 @@ BODIES = [
     {"scores": [{"student": 1, "skill": "\ud800", "value": "1"}]},
     {"scores": [{"student": 1, "skill": "A", "value": "A\x00"}]},
     {"scores": [{"student": 1, "skill": "A", "value": "\udfff" * 21 + "\x00"}]},
+    {"scores": [{"student": 1, "skill": "A", "value": "3", "reason": " Regraded after retake "}]},
+    {"scores": [{"student": 1, "skill": "A", "value": "3", "reason": ""}]},
+    {"scores": [{"student": 1, "skill": "A", "value": "3", "reason": None}]},
+    {"scores": [{"student": 1, "skill": "A", "value": "3", "reason": "r" * 201}]},
+    {"scores": [{"student": 1, "skill": "A", "value": "3", "reason": ["why"]}]},
 ]
 
 
@@ -183,7 +189,13 @@ def test_the_fast_body_reader_agrees_with_the_documented_serializers(body):
     serializer = ScoreBulkInputSerializer(data=body)
     if serializer.is_valid():
         expected = [
-            ScoreEntry(row["student"], row["skill"], row["value"], row.get("version"))
+            ScoreEntry(
+                row["student"],
+                row["skill"],
+                row["value"],
+                row.get("version"),
+                row.get("reason", ""),
+            )
             for row in serializer.validated_data["scores"]
         ]
         assert score_entries_parse(body) == expected
@@ -405,3 +417,37 @@ def test_copies_of_one_request_sent_at_once_are_applied_once():
     assert sorted(statuses) == [(200, ""), (200, "true"), (200, "true"), (200, "true")]
     assert ScoreChange.objects.filter(classroom_unit=classroom_unit).count() == 50
     assert set(Score.objects.values_list("version", flat=True)) == {1}
+
+
+def test_get_answers_the_cells_changed_since_a_cursor_with_who_changed_them(world):
+    """The grid polls this to show a co-teacher's saves without a reload."""
+    classroom_unit, pre = _pre(world)
+    teacher, student = world.users["teacher_a1"], world.students["a1"]
+    co_teacher = factories.UserFactory(district=world.districts["a"], first_name="Kim")
+    co_teacher.last_name = "Co"
+    co_teacher.save()
+    classroom_unit.classroom.teachers.add(co_teacher)
+    url = _url(classroom_unit, pre)
+    cursor = _client(teacher).get(f"{url}?since=0").json()["cursor"]
+
+    row = {"student": student.pk, "skill": "B", "value": "3,5", "reason": "Retook the quiz"}
+    assert _client(co_teacher).post(url, {"scores": [row]}, format="json").status_code == 200
+
+    answer = _client(teacher).get(f"{url}?since={cursor}").json()
+    assert answer["changes"] == [
+        {"student": student.pk, "skill": "B", "value": "3.5", "version": 1, "by": "Kim Co",
+         "mine": False}
+    ]  # fmt: skip
+    assert answer["cursor"] > cursor
+    again = _client(teacher).get(f"{url}?since={answer['cursor']}").json()
+    assert again == {"cursor": answer["cursor"], "changes": []}
+    change = ScoreChange.objects.get(student=student, new_points=Decimal("3.5"))
+    assert change.reason == "Retook the quiz"
+
+
+@pytest.mark.parametrize("since", ["x", "-1", "1e3", str(2**64)])
+def test_get_with_a_cursor_that_is_not_one_is_a_clear_400(world, since):
+    classroom_unit, pre = _pre(world)
+    response = _client(world.users["teacher_a1"]).get(f"{_url(classroom_unit, pre)}?since={since}")
+    assert response.status_code == 400
+    assert "since" in response.json()

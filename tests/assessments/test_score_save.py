@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 
+from assessments.cells import parse_cell
 from assessments.models import Score, ScoreChange
-from assessments.services import ScoreEntry, parse_cell, scores_save
+from assessments.services import ScoreEntry, scores_save
 from assessments.signals import scores_changed
 from tests import factories
 from tests.conftest import StatementCapture

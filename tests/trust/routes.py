@@ -355,6 +355,15 @@ def score_page_probes(world: TrustWorld) -> Iterator[Probe]:
                 named=named,
             )
             yield Probe(
+                "score-bulk-save",
+                "get",
+                f"{reverse('score-bulk-save', args=args)}?since=0",
+                reads,
+                "direct",
+                cu,
+                named=named,
+            )
+            yield Probe(
                 "score-csv-template",
                 "get",
                 reverse("score-csv-template", args=args),
@@ -947,6 +956,7 @@ def admin_probes(world: TrustWorld) -> Iterator[Probe]:
         "page",
     )
     yield Probe("admin:jsi18n", "get", reverse("admin:jsi18n"), setup_user, "page")
+    yield Probe("javascript-catalog", "get", reverse("javascript-catalog"), everyone, "page")
     yield Probe("admin/(?P<url>.*)$", "get", "/admin/nowhere/", nobody, "page")
     for app_label in ("classrooms", "units", "assessments"):
         yield Probe(

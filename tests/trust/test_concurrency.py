@@ -34,8 +34,9 @@ from django.db import connections
 from django.db.models import Count
 from rest_framework.authtoken.models import Token
 
+from assessments.cells import CellValue
 from assessments.models import Score, ScoreChange
-from assessments.services import CellValue, ScoreEntry, scores_save
+from assessments.services import ScoreEntry, scores_save
 from tests import factories
 from tests.conftest import build_world
 from units.models import Assessment, ClassroomUnit
