@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from assessments import selectors
+from assessments.unit_versions import classroom_unit_version_move
 from classrooms.scoped_views import ScopedView
 from units.models import ClassroomUnit
+from units.views import ClassroomUnitAction
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -91,3 +95,26 @@ class ScoreHistoryView(_ClassroomUnitPage):
         except ObjectDoesNotExist:
             raise Http404("No such cell.") from None
         return context
+
+
+class ClassroomUnitMoveView(ClassroomUnitAction):
+    """Move a running class onto its unit's latest version, when no score would be stranded."""
+
+    def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        try:
+            moved = classroom_unit_version_move(
+                actor=request.user, classroom_unit=self.classroom_unit
+            )
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+            return redirect("units:library")
+        messages.success(
+            request,
+            _("%(classroom)s now follows version %(version)s of '%(title)s'.")
+            % {
+                "classroom": moved.classroom.name,
+                "version": moved.unit.version,
+                "title": moved.unit.title,
+            },
+        )
+        return redirect("units:library")

@@ -34,6 +34,7 @@ class DistrictAdmin(ScopedAdmin):
             {
                 "fields": [
                     "formative_cap",
+                    "teachers_write_units",
                     "minimum_n",
                     "growth_target",
                     "developing_cut",

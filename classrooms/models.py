@@ -89,6 +89,11 @@ class District(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Years learner data is kept; empty keeps it until deleted.",
     )
+    teachers_write_units = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Teachers may write their own units (otherwise they start the district's).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

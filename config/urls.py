@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", setup_admin.urls),
     path("api/", include(api_patterns)),
     path("reports/", include("reports.urls")),
+    path("units/", include("units.urls")),
     path("", include("assessments.urls")),
     path("", include("assessments.csv_urls")),
     path("", include("classrooms.roster_urls")),

@@ -5,6 +5,13 @@ from __future__ import annotations
 from classrooms.querysets import ScopedQuerySet
 
 
+class UnitLineageQuerySet(ScopedQuerySet):
+    """Units in a person's library: what access.unit_library_q lets them start, copy or read."""
+
+    scope_level = "unit_library"
+    scope_path = ""
+
+
 class UnitQuerySet(ScopedQuerySet):
     scope_level = "district"
     scope_path = "district"
