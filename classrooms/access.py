@@ -150,17 +150,15 @@ def unit_library_q(user: AnyUser, path: str) -> Q:
     A district admin: every unit of the district. Anyone else in the district: the district's
     shared units, the units they wrote, units a colleague of one of their schools shares with
     the school, and units taught in a classroom they see (a coach: the units of their schools).
-    ``path`` is the lineage's path ("" for the lineage itself).
+    ``path`` is the lineage's path ("" for the lineage itself, "lineage" for a unit version).
     """
-    lineage_path = f"{path}__pk" if path else "pk"
+    lineage_path = path or "pk"
     if _is_platform_operator(user):
         return EVERYTHING
     district_id = _district_id(user)
     if district_id is None:
         return NOTHING
-    lineages = apps.get_model("units", "UnitLineage")._base_manager.filter(
-        district_id=district_id
-    )
+    lineages = apps.get_model("units", "UnitLineage")._base_manager.filter(district_id=district_id)
     if not _is_district_admin(user):
         reach = Q(is_shared=True)
         reach |= Q(author=user)

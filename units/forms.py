@@ -70,10 +70,16 @@ AssessmentFormSet = forms.formset_factory(AssessmentRowForm, extra=0)
 
 
 def plan_from_forms(
-    details: UnitDetailsForm, skills: Any, assessments: Any, *, skill_ids: dict[str, int]
+    details: UnitDetailsForm,
+    skills: Any,
+    assessments: Any,
+    *,
+    skill_ids: dict[str, int],
+    assessment_ids: dict[str, int],
 ) -> PlanSpec:
-    """The plan the valid forms describe; blank rows are left out. ``skill_ids`` keeps the
-    skills of the version being edited (by code), so a kept skill stays the same row."""
+    """The plan the valid forms describe; blank rows are left out. ``skill_ids`` (by code) and
+    ``assessment_ids`` (by title) keep the rows of the version being edited, so a kept skill or
+    assessment stays the same row."""
     return PlanSpec(
         weeks=details.cleaned_data["weeks"],
         skills=tuple(
@@ -91,6 +97,7 @@ def plan_from_forms(
                 week=form.cleaned_data["week"],
                 title=form.cleaned_data["title"].strip(),
                 measures=form.cleaned_data["measures"],
+                id=assessment_ids.get(form.cleaned_data["title"].strip()),
             )
             for form in assessments
             if not form.is_blank()

@@ -64,7 +64,7 @@ def unit_copy(
     share: bool = False,
     author: Any = None,
 ) -> Unit:
-    """"Use again": a new unit of ``actor``'s own from the latest version of ``unit``.
+    """ "Use again": a new unit of ``actor``'s own from the latest version of ``unit``.
 
     The source is one the person may use (theirs, a colleague's shared with their school, the
     district's); the copy keeps the plan, starts at version 1, remembers where it came from and

@@ -87,7 +87,7 @@ class Unit(models.Model):
     version = models.PositiveSmallIntegerField(
         default=1,
         db_default=1,
-        help_text="1 for the first plan; a new version once scores exist under one."
+        help_text="1 for the first plan; a new version once scores exist under one.",
     )
     title = models.CharField(max_length=200)
     subject = models.CharField(max_length=80)

@@ -316,8 +316,7 @@ def unit_plan_save(
     # Lock the lineage so two people editing the same unit cannot interleave.
     lineage = UnitLineage.objects.select_for_update().get(pk=unit.lineage_id)
     access.require(actor, "edit_unit", lineage)
-    latest = lineage.versions.order_by("-version").first()
-    assert latest is not None  # a saved unit is one of its lineage's versions
+    latest = unit_latest_version(unit)
     if latest.pk != unit.pk:
         raise ValidationError(
             _(
@@ -326,9 +325,20 @@ def unit_plan_save(
             )
             % {"old": unit.version, "title": latest.title, "latest": latest.version}
         )
+    _require_own_rows(unit, plan)
     if unit_has_scores(unit):
         return _unit_version_create(previous=unit, plan=plan)
     return _unit_plan_write(unit=unit, plan=plan)
+
+
+def _require_own_rows(unit: Unit, plan: PlanSpec) -> None:
+    """Ids in a plan name rows of the version being changed, never another unit's."""
+    skill_ids = {spec.id for spec in plan.skills if spec.id is not None}
+    if skill_ids - set(Skill.objects.filter(unit=unit).values_list("pk", flat=True)):
+        raise ValidationError("A skill in this plan belongs to another unit.")
+    assessment_ids = {spec.id for spec in plan.assessments if spec.id is not None}
+    if assessment_ids - set(Assessment.objects.filter(unit=unit).values_list("pk", flat=True)):
+        raise ValidationError("An assessment in this plan belongs to another unit.")
 
 
 def unit_has_scores(unit: Unit) -> bool:
@@ -378,9 +388,7 @@ def plan_without_ids(plan: PlanSpec) -> PlanSpec:
 
 def unit_latest_version(unit: Unit) -> Unit:
     """The newest version of ``unit``'s lineage: the one new classes start and people edit."""
-    latest = Unit.objects.filter(lineage_id=unit.lineage_id).order_by("-version").first()
-    assert latest is not None
-    return latest
+    return Unit.objects.filter(lineage_id=unit.lineage_id).order_by("-version")[0]
 
 
 def _skills_sync(unit: Unit, specs: tuple[SkillSpec, ...]) -> dict[str, Skill]:

@@ -236,10 +236,14 @@ class UnitPlanView(_PlannerMixin, ScopedView, View):
         if not (details.is_valid() & skills.is_valid() & assessments.is_valid()):
             context["problems"] = [_("Some fields need another look; they are marked below.")]
             return self._render(context, status=400)
-        skill_ids = {}
+        skill_ids: dict[str, int] = {}
+        assessment_ids: dict[str, int] = {}
         if self.editing is not None:
             skill_ids = {s.code: s.pk for s in self.editing.skills.all()}
-        plan = forms.plan_from_forms(details, skills, assessments, skill_ids=skill_ids)
+            assessment_ids = {a.title: a.pk for a in self.editing.assessments.all()}
+        plan = forms.plan_from_forms(
+            details, skills, assessments, skill_ids=skill_ids, assessment_ids=assessment_ids
+        )
         unit = self.editing or Unit(district_id=request.user.district_id)
         for field in ("title", "subject", "grade_level"):
             setattr(unit, field, details.cleaned_data[field].strip())
@@ -347,7 +351,7 @@ class UnitStartView(_LibraryUnitView):
 
 
 class UnitCopyView(_LibraryUnitView):
-    """"Use again": a copy of the unit's latest version in my planner, with its reflections."""
+    """ "Use again": a copy of the unit's latest version in my planner, with its reflections."""
 
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         year = None
@@ -386,9 +390,7 @@ class ClassroomUnitAction(ScopedView, View):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        self.classroom_unit = get_object_or_404(
-            self.get_queryset(), pk=kwargs["classroom_unit_id"]
-        )
+        self.classroom_unit = get_object_or_404(self.get_queryset(), pk=kwargs["classroom_unit_id"])
         try:
             return super().dispatch(request, *args, **kwargs)
         except PermissionDenied as denied:

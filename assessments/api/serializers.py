@@ -236,3 +236,13 @@ def score_bulk_output(result: SaveResult) -> dict[str, Any]:
             for problem in result.problems
         ],
     }
+
+
+class ClassroomUnitVersionOutputSerializer(serializers.Serializer):
+    """A class and the unit version it follows."""
+
+    id = serializers.IntegerField()
+    classroom = serializers.IntegerField(source="classroom_id")
+    unit = serializers.IntegerField(source="unit_id")
+    version = serializers.IntegerField(source="unit.version")
+    start_date = serializers.DateField()

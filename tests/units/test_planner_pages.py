@@ -350,3 +350,62 @@ def test_admin_rolls_shared_units_over_with_a_dry_run_first(school):
     assert UnitLineage.objects.count() == 2
     teacher, _ = _teacher(school)
     assert _client(teacher).get(reverse("units:rollover")).status_code == 403
+
+
+def _form_values(html: str) -> dict[str, Any]:
+    """The values a browser would post from the planner page as it was served."""
+    import re
+
+    values: dict[str, Any] = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name or 'type="checkbox"' in tag or 'type="submit"' in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        values[name.group(1)] = value.group(1) if value else ""
+    for name, body in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', body)
+        values[name] = chosen.group(1) if chosen else ""
+    return values
+
+
+def test_the_plan_as_served_saves_back_unchanged(school):
+    teacher, _ = _teacher(school)
+    client = _client(teacher)
+    client.post(reverse("units:new"), _plan_post())
+    unit = Unit.objects.get()
+    before = plan_of(unit)
+    page = client.get(reverse("units:edit", args=[unit.pk])).content.decode()
+    response = client.post(reverse("units:edit", args=[unit.pk]), _form_values(page))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert plan_of(unit) == before
+
+
+def test_a_checkpoint_added_to_a_scored_plan_as_served_makes_version_two(school):
+    teacher, classrooms = _teacher(school)
+    client = _client(teacher)
+    client.post(reverse("units:new"), _plan_post())
+    unit = Unit.objects.get()
+    classroom_unit = factories.ClassroomUnitFactory(
+        classroom=classrooms[0], unit=unit, start_date=MONDAY
+    )
+    factories.ScoreFactory(
+        classroom_unit=classroom_unit,
+        student=classrooms[0].enrollments.first().student,
+        assessment_skill=unit.assessments.get(kind="pre").assessment_skills.first(),
+        points=Decimal("2"),
+    )
+    values = _form_values(client.get(reverse("units:edit", args=[unit.pk])).content.decode())
+    last = int(values["assessments-TOTAL_FORMS"]) - 1
+    values.update(
+        {
+            f"assessments-{last}-title": "Check 4",
+            f"assessments-{last}-week": "7",
+            f"assessments-{last}-measures": "RL.3.3=2",
+        }
+    )
+    response = client.post(reverse("units:edit", args=[unit.pk]), values)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    version = Unit.objects.get(version=2)
+    assert version.assessments.filter(title="Check 4").exists()
+    assert not unit.assessments.filter(title="Check 4").exists()
