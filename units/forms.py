@@ -153,8 +153,12 @@ class ReflectionForm(forms.Form):
 
 
 class RolloverForm(forms.Form):
-    from_year = forms.ModelChoiceField(queryset=None, label=_("Shared units of"))
-    to_year = forms.ModelChoiceField(queryset=None, label=_("Copy them into"))
+    from_year: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, label=_("Shared units of")
+    )
+    to_year: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, label=_("Copy them into")
+    )
 
     def __init__(self, *args: Any, years: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -16,10 +16,10 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from classrooms import access
 from classrooms.models import Classroom, Enrollment
-from units.models import AssessmentKind, ClassroomUnit, Unit, UnitLineage
+from units.models import ClassroomUnit, Unit, UnitLineage
 from units.services import AssessmentSpec, PlanSpec
 
-_KIND_ORDER = {AssessmentKind.PRE: 0, AssessmentKind.FORMATIVE: 1, AssessmentKind.POST: 2}
+_KIND_ORDER: dict[str, int] = {"pre": 0, "formative": 1, "post": 2}
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class UnitLibraryView(ScopedView, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         context = {
             "library": selectors.unit_library(user=request.user),
-            "is_district_admin": bool(request.user.is_district_admin),
+            "is_district_admin": bool(getattr(request.user, "is_district_admin", False)),
             "today": timezone.localdate(),
         }
         return render(request, "units/unit_library.html", context)
@@ -79,7 +79,7 @@ class _PlannerMixin:
     def planner_context(
         self, *, details: Any, skills: Any, assessments: Any, sections_chosen: list[int]
     ) -> dict[str, Any]:
-        user = self.request.user
+        user: Any = self.request.user
         sections = list(selectors.my_sections(user=user))
         data = self.request.POST if self.request.method == "POST" else None
         specs = (
@@ -131,9 +131,11 @@ def _with_more_rows(request: HttpRequest) -> Any:
     which = request.POST.get("more")
     if which in ("skills", "assessments"):
         key = f"{which}-TOTAL_FORMS"
-        data[key] = str(int(data.get(key, "0") or 0) + 1)
+        current = str(data.get(key, "0") or "0")
+        total = int(current) + 1 if current.isdigit() else 1
+        data[key] = str(total)
         if which == "assessments":
-            data[f"assessments-{int(data[key]) - 1}-kind"] = AssessmentKind.FORMATIVE
+            data[f"assessments-{total - 1}-kind"] = AssessmentKind.FORMATIVE
     return data
 
 
@@ -167,10 +169,11 @@ class UnitPlanView(_PlannerMixin, ScopedView, View):
 
     def _initial(self) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
         if self.editing is None:
-            district = self.request.user.district
-            details = {"weeks": 8}
-            skills = [{} for _ in range(SKILL_ROWS)]
-            assessments = [
+            user: Any = self.request.user
+            district = user.district
+            details: dict[str, Any] = {"weeks": 8}
+            skills: list[dict[str, Any]] = [{} for _ in range(SKILL_ROWS)]
+            assessments: list[dict[str, Any]] = [
                 {"kind": AssessmentKind.PRE, "week": 1, "title": _("Pre-assessment")},
                 *(
                     {"kind": AssessmentKind.FORMATIVE}
@@ -244,7 +247,8 @@ class UnitPlanView(_PlannerMixin, ScopedView, View):
         plan = forms.plan_from_forms(
             details, skills, assessments, skill_ids=skill_ids, assessment_ids=assessment_ids
         )
-        unit = self.editing or Unit(district_id=request.user.district_id)
+        user: Any = request.user
+        unit = self.editing or Unit(district_id=user.district_id)
         for field in ("title", "subject", "grade_level"):
             setattr(unit, field, details.cleaned_data[field].strip())
         try:
@@ -374,7 +378,9 @@ class UnitShareView(_LibraryUnitView):
     """Share a unit with the district (admins) or with my schools (its author), or stop."""
 
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        audience = "district" if request.POST.get("audience") == "district" else "school"
+        audience: library.Audience = (
+            "district" if request.POST.get("audience") == "district" else "school"
+        )
         shared = request.POST.get("shared") == "1"
         library.unit_share(actor=request.user, unit=self.unit, audience=audience, shared=shared)
         messages.success(request, _("Sharing of '%(title)s' saved.") % {"title": self.latest})
@@ -403,7 +409,7 @@ class ClassroomUnitReflectView(ClassroomUnitAction):
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         form = forms.ReflectionForm(request.POST)
         if not form.is_valid():
-            messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+            messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
             return redirect("home")
         library.classroom_unit_reflect(
             actor=request.user,
@@ -420,14 +426,16 @@ class RolloverView(ScopedView, View):
 
     model = AcademicYear
     template_name = "units/unit_rollover.html"
+    district: District
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        district = District.objects.visible_to(request.user).filter(pk=request.user.district_id)
-        self.district = district.first()
-        if self.district is None or not access.can(request.user, "manage_district", self.district):
+        user: Any = request.user
+        district = District.objects.visible_to(user).filter(pk=user.district_id).first()
+        if district is None or not access.can(user, "manage_district", district):
             return _forbidden(request, _("Only a district admin can roll units over."))
+        self.district = district
         return super().dispatch(request, *args, **kwargs)
 
     def _form(self, data: Any = None) -> forms.RolloverForm:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -180,7 +182,8 @@ class UnitRolloverView(APIView):
         request=RolloverInputSerializer, responses={200: RolloverLineOutputSerializer(many=True)}
     )
     def post(self, request: Request) -> Response:
-        district = District.objects.visible_to(request.user).filter(pk=request.user.district_id)
+        user: Any = request.user
+        district = District.objects.visible_to(user).filter(pk=user.district_id)
         found = district.first()
         if found is None:
             raise PermissionDenied(access.refusal_reason("manage_district"))
