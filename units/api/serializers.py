@@ -188,16 +188,20 @@ class UnitShareInputSerializer(serializers.Serializer):
     shared = serializers.BooleanField()
 
 
-class SectionStartInputSerializer(serializers.Serializer):
-    classroom = serializers.PrimaryKeyRelatedField(queryset=Classroom.objects.none())
-    start_date = serializers.DateField()
+class VisibleClassroomField(serializers.PrimaryKeyRelatedField):
+    """A classroom the caller may see (read when the request is known: nested in a list, a
+    serializer's __init__ runs before it has its context)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def get_queryset(self) -> Any:
         request = self.context.get("request")
-        if request is not None:
-            classrooms = Classroom.objects.visible_to(request.user)
-            self.fields["classroom"].queryset = classrooms  # type: ignore[attr-defined]
+        if request is None:
+            return Classroom.objects.none()
+        return Classroom.objects.visible_to(request.user)
+
+
+class SectionStartInputSerializer(serializers.Serializer):
+    classroom = VisibleClassroomField()
+    start_date = serializers.DateField()
 
 
 class UnitStartInputSerializer(serializers.Serializer):
