@@ -137,7 +137,16 @@ class ClassroomUnitMoveView(APIView):
     """Move a class onto its unit's latest version, with its scores; refused with every reason
     when a score would be stranded there (the class then keeps its version)."""
 
-    @extend_schema(request=None, responses={200: ClassroomUnitVersionOutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: ClassroomUnitVersionOutputSerializer,
+            400: OpenApiResponse(
+                description="Not moved: it already follows the latest version, or a score "
+                "entered in it has no place there (every reason given)."
+            ),
+        },
+    )
     def post(self, request: Request, classroom_unit_id: int) -> Response:
         classroom_unit = get_object_or_404(
             ClassroomUnit.objects.visible_to(request.user).select_related("classroom", "unit"),
