@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from classrooms.models import AcademicYear, Classroom, District, GradeLevel
@@ -188,6 +190,7 @@ class UnitShareInputSerializer(serializers.Serializer):
     shared = serializers.BooleanField()
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleClassroomField(serializers.PrimaryKeyRelatedField):
     """A classroom the caller may see (read when the request is known: nested in a list, a
     serializer's __init__ runs before it has its context)."""
