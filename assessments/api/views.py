@@ -142,6 +142,7 @@ class ClassroomUnitMoveView(APIView):
         responses={
             200: ClassroomUnitVersionOutputSerializer,
             400: OpenApiResponse(
+                response=OpenApiTypes.OBJECT,
                 description="Not moved: it already follows the latest version, or a score "
                 "entered in it has no place there (every reason given)."
             ),
