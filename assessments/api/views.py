@@ -144,7 +144,7 @@ class ClassroomUnitMoveView(APIView):
             400: OpenApiResponse(
                 response=OpenApiTypes.OBJECT,
                 description="Not moved: it already follows the latest version, or a score "
-                "entered in it has no place there (every reason given)."
+                "entered in it has no place there (every reason given).",
             ),
         },
     )
