@@ -160,6 +160,8 @@ def test_teacher_writes_starts_versions_and_reuses_a_unit(page, live_server):
         start_date=timezone.localdate() - datetime.timedelta(weeks=10)
     )
     page.reload()
+    # An ended unit is among the class's other units, folded away.
+    page.locator(f"#classroom-unit-{scored.pk}").locator("xpath=ancestor::details/summary").click()
     page.get_by_label("One line for next time").fill("RL.3.3 needed two more weeks")
     page.get_by_role("button", name="Keep the reflection on Character and theme").click()
     page.get_by_text("Your reflection is kept with the unit.").wait_for()
