@@ -17,4 +17,9 @@ urlpatterns = [
         views.ScoreHistoryView.as_view(),
         name="score-history",
     ),
+    path(
+        "units/classes/<int:classroom_unit_id>/move/",
+        views.ClassroomUnitMoveView.as_view(),
+        name="classroom-unit-move",
+    ),
 ]

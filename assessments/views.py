@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
 from django.views.generic import TemplateView
 
 from assessments import selectors
+from assessments.unit_versions import classroom_unit_version_move
 from classrooms.scoped_views import ScopedView
 from units.models import ClassroomUnit
 
@@ -91,3 +95,32 @@ class ScoreHistoryView(_ClassroomUnitPage):
         except ObjectDoesNotExist:
             raise Http404("No such cell.") from None
         return context
+
+
+class ClassroomUnitMoveView(ScopedView, View):
+    """Move a running class onto its unit's latest version, when no score would be stranded."""
+
+    model = ClassroomUnit
+
+    def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        classroom_unit = get_object_or_404(
+            self.get_queryset().select_related("classroom", "unit"),
+            pk=kwargs["classroom_unit_id"],
+        )
+        try:
+            moved = classroom_unit_version_move(actor=request.user, classroom_unit=classroom_unit)
+        except PermissionDenied as denied:
+            return render(request, "units/unit_forbidden.html", {"reason": denied}, status=403)
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+            return redirect("units:library")
+        messages.success(
+            request,
+            _("%(classroom)s now follows version %(version)s of '%(title)s'.")
+            % {
+                "classroom": moved.classroom.name,
+                "version": moved.unit.version,
+                "title": moved.unit.title,
+            },
+        )
+        return redirect("units:library")

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 # A signed-in User or Django's AnonymousUser; both answer is_authenticated and is_active.
 AnyUser: TypeAlias = Any
 
-Action = Literal["view", "teach", "enter_scores", "manage_district"]
+Action = Literal[
+    "view", "teach", "enter_scores", "manage_district", "write_units", "edit_unit", "use_unit"
+]
 
 NOTHING = Q(pk__in=[])
 EVERYTHING = Q()
@@ -143,6 +145,33 @@ def user_q(user: AnyUser) -> Q:
     return Q(pk=user.pk) | (district_admin_q(user, "district") & Q(is_superuser=False))
 
 
+def unit_library_q(user: AnyUser, path: str) -> Q:
+    """Units (their lineages) a person may start, copy or read in the planner.
+
+    A district admin: every unit of the district. Anyone else in the district: the district's
+    shared units, the units they wrote, units a colleague of one of their schools shares with
+    the school, and units taught in a classroom they see (a coach: the units of their schools).
+    ``path`` is the lineage's path ("" for the lineage itself, "lineage" for a unit version).
+    """
+    lineage_path = path or "pk"
+    if _is_platform_operator(user):
+        return EVERYTHING
+    district_id = _district_id(user)
+    if district_id is None:
+        return NOTHING
+    lineages = apps.get_model("units", "UnitLineage")._base_manager.filter(district_id=district_id)
+    if not _is_district_admin(user):
+        reach = Q(is_shared=True)
+        reach |= Q(author=user)
+        reach |= Q(
+            is_shared_in_school=True,
+            author__taught_classrooms__school__in=visible_school_ids(user),
+        )
+        reach |= Q(versions__classroom_units__classroom__in=visible_classroom_ids(user))
+        lineages = lineages.filter(reach)
+    return Q(**{f"{lineage_path}__in": lineages.values("pk")})
+
+
 def can(user: AnyUser, action: Action, target: Any) -> bool:
     """Whether ``user`` may do ``action`` on ``target`` (a Classroom, or any row with a district).
 
@@ -157,6 +186,12 @@ def can(user: AnyUser, action: Action, target: Any) -> bool:
         return False
     if action == "manage_district":
         return _is_district_admin(user)
+    if action == "write_units":
+        return _is_district_admin(user) or _writes_units(user, target)
+    if action == "edit_unit":
+        return _is_district_admin(user) or _edits_own_unit(user, target)
+    if action == "use_unit":
+        return _sees(user, target)
     if action in ("teach", "enter_scores"):
         return _is_district_admin(user) or _teaches(user, target)
     if action == "view":
@@ -168,13 +203,23 @@ def require(user: AnyUser, action: Action, target: Any) -> None:
     """Raise PermissionDenied with a plain reason unless ``can(user, action, target)``."""
     if can(user, action, target):
         return
+    raise PermissionDenied(refusal_reason(action))
+
+
+def refusal_reason(action: Action) -> str:
+    """The plain reason a refusal of ``action`` gives."""
     reasons = {
         "manage_district": "Only a district admin of this district can change its setup.",
         "teach": "Only this classroom's teachers or a district admin can change its units.",
         "enter_scores": "Only this classroom's teachers or a district admin can enter scores.",
         "view": "You do not have access to this.",
+        "write_units": "This district's units are written by its district admins and by "
+        "teachers, when the district lets teachers write units.",
+        "edit_unit": "Only the teacher who wrote this unit or a district admin can change it; "
+        "use it again to adapt your own copy.",
+        "use_unit": "This unit is not shared with you.",
     }
-    raise PermissionDenied(reasons[action])
+    return reasons[action]
 
 
 _DISTRICT_PATHS = {
@@ -186,6 +231,7 @@ _DISTRICT_PATHS = {
     "Assessment": "unit.district_id",
     "AssessmentSkill": "assessment.unit.district_id",
     "ClassroomUnit": "classroom.school.district_id",
+    "UnitLineage": "district_id",
     "Score": "classroom_unit.classroom.school.district_id",
 }
 
@@ -199,6 +245,20 @@ def target_district_id(target: Any) -> int | None:
             raise TypeError(f"Cannot tell the district of a {type(target).__name__}")
         value = getattr(value, attribute)
     return None if value is None else int(value)
+
+
+def _writes_units(user: AnyUser, district: Any) -> bool:
+    """A teacher writes units when the district lets teachers write them."""
+    if not district.teachers_write_units:
+        return False
+    return bool(user.taught_classrooms.exists())
+
+
+def _edits_own_unit(user: AnyUser, lineage: Any) -> bool:
+    """A teacher edits a unit they wrote, while the district lets teachers write units."""
+    if lineage.author_id != user.pk:
+        return False
+    return _writes_units(user, lineage.district)
 
 
 def _teaches(user: AnyUser, target: Any) -> bool:

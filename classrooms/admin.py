@@ -39,6 +39,7 @@ class DistrictAdmin(ScopedAdmin):
             {
                 "fields": [
                     "formative_cap",
+                    "teachers_write_units",
                     "minimum_n",
                     "growth_target",
                     "developing_cut",

@@ -122,6 +122,11 @@ class District(models.Model):
         db_default="",
         help_text="The identifier of the district org in the OneRoster files; set by imports.",
     )
+    teachers_write_units = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Teachers may write their own units (otherwise they start the district's).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

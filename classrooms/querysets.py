@@ -14,7 +14,9 @@ from django.db.models import Q
 
 from classrooms import access
 
-ScopeLevel = Literal["classroom", "school", "district", "district_admin", "student", "user"]
+ScopeLevel = Literal[
+    "classroom", "school", "district", "district_admin", "student", "user", "unit_library"
+]
 
 _SCOPE_FUNCTIONS: dict[str, Callable[[Any, str], Q]] = {
     "classroom": access.classroom_q,
@@ -23,6 +25,7 @@ _SCOPE_FUNCTIONS: dict[str, Callable[[Any, str], Q]] = {
     "district_admin": access.district_admin_q,
     "student": access.student_q,
     "user": lambda user, _path: access.user_q(user),
+    "unit_library": access.unit_library_q,
 }
 
 

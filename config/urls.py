@@ -24,6 +24,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/", include(api_patterns)),
     path("reports/", include("reports.urls")),
+    path("units/", include("units.urls")),
     path("", include("assessments.urls")),
     path("", include("assessments.csv_urls")),
     path("", include("classrooms.roster_urls")),

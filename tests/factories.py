@@ -21,7 +21,7 @@ from classrooms.models import (
     Term,
     User,
 )
-from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill, Unit
+from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill, Unit, UnitLineage
 from units.services import AssessmentSpec, MeasureSpec, PlanSpec, SkillSpec, unit_plan_save
 
 
@@ -148,7 +148,15 @@ def make_unit(district: District, title: str = "Fractions", plan: PlanSpec | Non
     """A unit with a valid plan, saved through the service as a platform operator would."""
     operator = User(is_superuser=True, is_active=True)
     unit = Unit(district=district, title=title, subject="Math", grade_level="5")
-    return unit_plan_save(actor=operator, unit=unit, plan=plan or valid_plan())
+    return unit_plan_save(actor=operator, unit=unit, plan=plan or valid_plan(), share=True)
+
+
+class UnitLineageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UnitLineage
+
+    district = factory.SubFactory(DistrictFactory)
+    is_shared = True
 
 
 class UnitFactory(factory.django.DjangoModelFactory):
@@ -156,6 +164,7 @@ class UnitFactory(factory.django.DjangoModelFactory):
         model = Unit
 
     district = factory.SubFactory(DistrictFactory)
+    lineage = factory.SubFactory(UnitLineageFactory, district=factory.SelfAttribute("..district"))
     title = factory.Sequence(lambda n: f"Unit {n}")
     subject = "Math"
     grade_level = "5"

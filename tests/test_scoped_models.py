@@ -17,6 +17,7 @@ from django.db import models
 
 from classrooms.models import Classroom, District, School, Student
 from classrooms.querysets import _SCOPE_FUNCTIONS, ScopedQuerySet
+from units.models import UnitLineage
 
 TENANT_APPS = ("classrooms", "units", "assessments", "reports")
 
@@ -28,6 +29,7 @@ SCOPE_TARGET: dict[str, type[models.Model] | None] = {
     "district_admin": District,
     "student": Student,
     "user": None,
+    "unit_library": UnitLineage,
 }
 
 

@@ -119,7 +119,10 @@ class AssessmentInline(ScopedInline):
 
 @admin.register(Unit, site=site)
 class UnitAdmin(ScopedAdmin):
-    list_display = ["title", "subject", "grade_level", "weeks"]
+    list_display = ["title", "version", "subject", "grade_level", "weeks"]
+    # A unit's lineage and version are the service's to set (a new unit starts a lineage; a
+    # change to a scored plan becomes the next version).
+    exclude = ["lineage", "version"]
     list_filter = ["subject", "grade_level"]
     search_fields = ["title"]
     inlines = [SkillInline, AssessmentInline]

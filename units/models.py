@@ -13,22 +13,82 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from classrooms.models import Classroom, District, GradeLevel
+from classrooms.models import AcademicYear, Classroom, District, GradeLevel, User
 from units.querysets import (
     AssessmentQuerySet,
     AssessmentSkillQuerySet,
     ClassroomUnitQuerySet,
     SkillQuerySet,
+    UnitLineageQuerySet,
     UnitQuerySet,
 )
 
 MAX_UNIT_WEEKS = 20
+REFLECTION_MAX_LENGTH = 200
+
+
+class UnitLineage(models.Model):
+    """A unit as people know it: who wrote it, who may use it, and every version of its plan.
+
+    Each version is a ``Unit`` row; a classroom unit points at the version it started with, so
+    a class scored under one plan keeps that plan when the unit is edited later. A lineage with
+    no author was written by the district (set-up admin, API or import). ``is_shared`` is the
+    district's publication (every teacher may start it or adapt a copy, nobody but a district
+    admin edits it); ``is_shared_in_school`` is a teacher's offer to colleagues of their schools.
+    """
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="unit_lineages")
+    author = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="written_units",
+        help_text="The teacher who wrote it; empty for the district's own units.",
+    )
+    is_shared = models.BooleanField(
+        default=False, help_text="Published by the district: every teacher may start or copy it."
+    )
+    is_shared_in_school = models.BooleanField(
+        default=False, help_text="Its author lets colleagues of their schools start or copy it."
+    )
+    academic_year = models.ForeignKey(
+        AcademicYear,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="unit_lineages",
+        help_text="The school year it was planned for (empty: any year).",
+    )
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies"
+    )
+    carried_reflections = models.TextField(
+        blank=True,
+        help_text="The reflections left on the unit it was copied from, one per line.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = UnitLineageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        latest = self.versions.order_by("-version").first()
+        return latest.title if latest else f"Unit lineage {self.pk}"
 
 
 class Unit(models.Model):
     """A district's unit of instruction: subject, grade, length in weeks, skills and a plan."""
 
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="units")
+    lineage = models.ForeignKey(UnitLineage, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveSmallIntegerField(
+        default=1,
+        db_default=1,
+        help_text="1 for the first plan; a new version once scores exist under one.",
+    )
     title = models.CharField(max_length=200)
     subject = models.CharField(max_length=80)
     grade_level = models.CharField(max_length=2, choices=GradeLevel.choices)
@@ -45,13 +105,15 @@ class Unit(models.Model):
     class Meta:
         ordering = ["subject", "grade_level", "title"]
         constraints = [
-            models.UniqueConstraint(fields=["district", "title"], name="unit_title_unique"),
+            models.UniqueConstraint(fields=["lineage", "version"], name="unit_version_unique"),
             models.CheckConstraint(
                 condition=Q(weeks__gte=2, weeks__lte=MAX_UNIT_WEEKS), name="unit_weeks_2_to_20"
             ),
         ]
 
     def __str__(self) -> str:
+        if self.version > 1:
+            return f"{self.title} (version {self.version})"
         return self.title
 
 
@@ -147,6 +209,13 @@ class ClassroomUnit(models.Model):
     )
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="classroom_units")
     start_date = models.DateField(help_text="Monday of the unit's first week.")
+    reflection = models.CharField(
+        max_length=REFLECTION_MAX_LENGTH,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The teacher's one line once the unit ends; it travels with a copy.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ClassroomUnitQuerySet.as_manager()

@@ -10,6 +10,7 @@ scores stays, its kind stays, and its max points stay at or above every entered 
 from __future__ import annotations
 
 import datetime
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -18,9 +19,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max
+from django.utils.translation import gettext as _
 
 from classrooms import access
-from classrooms.models import Classroom, District
+from classrooms.models import AcademicYear, Classroom, District
 from units.models import (
     Assessment,
     AssessmentKind,
@@ -28,9 +30,12 @@ from units.models import (
     ClassroomUnit,
     Skill,
     Unit,
+    UnitLineage,
 )
 
 MAX_POINTS_CEILING = Decimal("9999.99")
+# Letters, digits, '.', '-' and '_': a code stays one CSV column and one grid header.
+SKILL_CODE_PATTERN = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ def parse_measures(text: str) -> tuple[MeasureSpec, ...]:
             )
         try:
             max_points = Decimal(points_text.strip())
+            if not max_points.is_finite():
+                raise InvalidOperation
         except InvalidOperation:
             raise ValidationError(
                 f"'{points_text.strip()}' is not a number of points (in '{item}')."
@@ -161,6 +168,15 @@ def _skill_problems(skill_codes: list[str]) -> list[str]:
     for code, count in sorted(Counter(skill_codes).items()):
         if code and count > 1:
             problems.append(f"The skill code '{code}' is used twice; skill codes must differ.")
+    for code in skill_codes:
+        if code and not SKILL_CODE_PATTERN.fullmatch(code):
+            problems.append(
+                _(
+                    "The skill code '%(code)s' may use only letters, digits, '.', '-' and '_' "
+                    "(so it stays one column in CSV files and in the score grid)."
+                )
+                % {"code": code}
+            )
     return problems
 
 
@@ -262,18 +278,75 @@ def assessment_plan_check(*, unit: Unit, plan: PlanSpec) -> list[str]:
 
 
 @transaction.atomic
-def unit_plan_save(*, actor: Any, unit: Unit, plan: PlanSpec) -> Unit:
+def unit_plan_save(
+    *,
+    actor: Any,
+    unit: Unit,
+    plan: PlanSpec,
+    share: bool = False,
+    academic_year: AcademicYear | None = None,
+) -> Unit:
     """Create or change a unit together with its skills and assessment plan, all or nothing.
 
     ``unit`` carries the new field values (it may be unsaved). Nothing is written unless the whole
-    plan is valid and strands no score.
+    plan is valid and strands no score. A new unit starts a lineage written by ``actor`` (shared
+    by the district with ``share``, which only a district admin may ask for). Changing a plan
+    under which any class already has a score saves a new version instead and returns it: the
+    classes keep the version they started with, so what they show never changes.
     """
     if unit.district_id is None:
         raise ValidationError("Choose the district this unit belongs to.")
-    access.require(actor, "manage_district", unit)
-    if unit.pk is not None:
-        # Lock the unit so two admins editing the same plan cannot interleave.
-        Unit.objects.select_for_update().filter(pk=unit.pk).first()
+    district = District.objects.get(pk=unit.district_id)
+    if unit.pk is None:
+        access.require(actor, "write_units", district)
+        if share:
+            access.require(actor, "manage_district", district)
+        if academic_year is not None and academic_year.district_id != district.pk:
+            raise ValidationError(_("This school year belongs to another district."))
+        lineage = UnitLineage.objects.create(
+            district=district,
+            author=actor if actor.pk else None,
+            is_shared=share,
+            academic_year=academic_year,
+        )
+        unit.lineage = lineage
+        unit.version = 1
+        return _unit_plan_write(unit=unit, plan=plan)
+
+    # Lock the lineage so two people editing the same unit cannot interleave.
+    lineage = UnitLineage.objects.select_for_update().get(pk=unit.lineage_id)
+    access.require(actor, "edit_unit", lineage)
+    latest = unit_latest_version(unit)
+    if latest.pk != unit.pk:
+        raise ValidationError(
+            _(
+                "This is version %(old)s of '%(title)s'; classes that started it keep it as it "
+                "is. Change the latest version (version %(latest)s) instead."
+            )
+            % {"old": unit.version, "title": latest.title, "latest": latest.version}
+        )
+    _require_own_rows(unit, plan)
+    if unit_has_scores(unit):
+        return _unit_version_create(previous=unit, plan=plan)
+    return _unit_plan_write(unit=unit, plan=plan)
+
+
+def _require_own_rows(unit: Unit, plan: PlanSpec) -> None:
+    """Ids in a plan name rows of the version being changed, never another unit's."""
+    skill_ids = {spec.id for spec in plan.skills if spec.id is not None}
+    if skill_ids - set(Skill.objects.filter(unit=unit).values_list("pk", flat=True)):
+        raise ValidationError("A skill in this plan belongs to another unit.")
+    assessment_ids = {spec.id for spec in plan.assessments if spec.id is not None}
+    if assessment_ids - set(Assessment.objects.filter(unit=unit).values_list("pk", flat=True)):
+        raise ValidationError("An assessment in this plan belongs to another unit.")
+
+
+def unit_has_scores(unit: Unit) -> bool:
+    """Whether any class has a score under this version of the plan (it is then frozen)."""
+    return AssessmentSkill.objects.filter(assessment__unit=unit, scores__isnull=False).exists()
+
+
+def _unit_plan_write(*, unit: Unit, plan: PlanSpec) -> Unit:
     unit.weeks = plan.weeks
     problems = assessment_plan_check(unit=unit, plan=plan)
     if problems:
@@ -285,6 +358,37 @@ def unit_plan_save(*, actor: Any, unit: Unit, plan: PlanSpec) -> Unit:
     _assessments_sync(unit, plan.assessments, skill_by_code)
     Skill.objects.filter(unit=unit).exclude(pk__in=[s.pk for s in skill_by_code.values()]).delete()
     return unit
+
+
+def _unit_version_create(*, previous: Unit, plan: PlanSpec) -> Unit:
+    """The next version of ``previous``'s lineage with ``plan`` (its own skills and assessments;
+    ids in the plan name rows of the previous version and are not reused)."""
+    version = Unit(
+        district_id=previous.district_id,
+        lineage_id=previous.lineage_id,
+        version=previous.version + 1,
+        title=previous.title,
+        subject=previous.subject,
+        grade_level=previous.grade_level,
+    )
+    return _unit_plan_write(unit=version, plan=plan_without_ids(plan))
+
+
+def plan_without_ids(plan: PlanSpec) -> PlanSpec:
+    """The same plan as new rows: what a new version or a copy is written from."""
+    return PlanSpec(
+        weeks=plan.weeks,
+        skills=tuple(SkillSpec(code=s.code, description=s.description) for s in plan.skills),
+        assessments=tuple(
+            AssessmentSpec(kind=a.kind, week=a.week, title=a.title, measures=a.measures)
+            for a in plan.assessments
+        ),
+    )
+
+
+def unit_latest_version(unit: Unit) -> Unit:
+    """The newest version of ``unit``'s lineage: the one new classes start and people edit."""
+    return Unit.objects.filter(lineage_id=unit.lineage_id).order_by("-version")[0]
 
 
 def _skills_sync(unit: Unit, specs: tuple[SkillSpec, ...]) -> dict[str, Skill]:
@@ -338,20 +442,87 @@ def _assessments_sync(
             )
 
 
+@dataclass(frozen=True)
+class SectionStart:
+    """One section to start a unit in, from its own start date."""
+
+    classroom: Classroom
+    start_date: datetime.date
+
+
 @transaction.atomic
 def classroom_unit_start(
     *, actor: Any, classroom: Classroom, unit: Unit, start_date: datetime.date
 ) -> ClassroomUnit:
-    """Start teaching ``unit`` in ``classroom``; both must belong to the same district."""
+    """Start teaching ``unit`` in ``classroom``; both must belong to the same district.
+
+    The person must teach the classroom (or be a district admin) and have the unit in their
+    library; the start date falls inside the classroom's term; a unit (any of its versions) is
+    taught once per section; a class always starts the unit's latest version.
+    """
     access.require(actor, "teach", classroom)
     if unit.district_id != classroom.school.district_id:
         raise ValidationError("This unit belongs to another district.")
-    if ClassroomUnit.objects.filter(classroom=classroom, unit=unit).exists():
-        raise ValidationError(f"'{unit}' is already taught in {classroom.name}.")
+    lineage = UnitLineage.objects.get(pk=unit.lineage_id)
+    access.require(actor, "use_unit", lineage)
+    latest = unit_latest_version(unit)
+    if latest.pk != unit.pk:
+        raise ValidationError(
+            _("'%(unit)s' has a newer version (version %(version)s); start that one.")
+            % {"unit": unit.title, "version": latest.version}
+        )
+    if ClassroomUnit.objects.filter(classroom=classroom, unit__lineage_id=unit.lineage_id).exists():
+        raise ValidationError(f"'{unit.title}' is already taught in {classroom.name}.")
+    term = classroom.term
+    if not term.start_date <= start_date <= term.end_date:
+        raise ValidationError(
+            _(
+                "%(classroom)s: the start date %(date)s is outside its term, %(term)s "
+                "(%(start)s to %(end)s)."
+            )
+            % {
+                "classroom": classroom.name,
+                "date": start_date.isoformat(),
+                "term": term.name,
+                "start": term.start_date.isoformat(),
+                "end": term.end_date.isoformat(),
+            }
+        )
     classroom_unit = ClassroomUnit(classroom=classroom, unit=unit, start_date=start_date)
     classroom_unit.full_clean()
     classroom_unit.save()
     return classroom_unit
+
+
+def classroom_units_start(
+    *, actor: Any, unit: Unit, starts: list[SectionStart]
+) -> list[ClassroomUnit]:
+    """Start ``unit`` in several sections at once, each from its own date; all or nothing.
+
+    Every section's problem is reported together (each sentence names its section)."""
+    if not starts:
+        raise ValidationError(_("Choose at least one section and its start date."))
+    problems: list[str] = []
+    started: list[ClassroomUnit] = []
+    with transaction.atomic():
+        for start in starts:
+            try:
+                with transaction.atomic():
+                    started.append(
+                        classroom_unit_start(
+                            actor=actor,
+                            classroom=start.classroom,
+                            unit=unit,
+                            start_date=start.start_date,
+                        )
+                    )
+            except ValidationError as error:
+                problems += error.messages
+        if problems:
+            transaction.set_rollback(True)
+    if problems:
+        raise ValidationError(problems)
+    return started
 
 
 def plan_of(unit: Unit) -> PlanSpec:
@@ -377,3 +548,76 @@ def plan_of(unit: Unit) -> PlanSpec:
             for assessment in assessments
         ),
     )
+
+
+@dataclass(frozen=True)
+class VersionMove:
+    """How a class's scores map onto another version of its unit: old measured skill → new."""
+
+    target: Unit
+    measure_map: dict[int, int]
+    problems: list[str]
+
+
+def classroom_unit_version_move_plan(*, classroom_unit: ClassroomUnit, target: Unit) -> VersionMove:
+    """Where each score of the class would go under ``target`` (same assessment title and
+    kind, same skill code), and why any score would be stranded there (the move is then
+    refused, as a plan change that strands scores is)."""
+    if target.lineage_id != classroom_unit.unit.lineage_id:
+        raise ValidationError(_("A class can only move to another version of its own unit."))
+    new_measures = {
+        (measure.assessment.title, measure.assessment.kind, measure.skill.code): measure
+        for measure in AssessmentSkill.objects.filter(assessment__unit=target).select_related(
+            "assessment", "skill"
+        )
+    }
+    scored = (
+        AssessmentSkill.objects.filter(
+            assessment__unit_id=classroom_unit.unit_id,
+            scores__classroom_unit=classroom_unit,
+        )
+        .select_related("assessment", "skill")
+        .annotate(score_count=Count("scores"), highest_points=Max("scores__points"))
+        .order_by("assessment__week", "assessment__title", "skill__code")
+    )
+    measure_map: dict[int, int] = {}
+    problems: list[str] = []
+    for measured in scored:
+        assessment = measured.assessment
+        scores = f"{measured.score_count} score{'s' if measured.score_count != 1 else ''}"
+        new = new_measures.get((assessment.title, assessment.kind, measured.skill.code))
+        if new is None:
+            problems.append(
+                _(
+                    "'%(title)s' already has %(scores)s for '%(skill)s' in this class, and "
+                    "version %(version)s has no %(kind)s called '%(title)s' measuring "
+                    "'%(skill)s'; the class keeps version %(current)s so no score is stranded."
+                )
+                % {
+                    "title": assessment.title,
+                    "scores": scores,
+                    "skill": measured.skill.code,
+                    "version": target.version,
+                    "kind": assessment.get_kind_display().lower(),
+                    "current": classroom_unit.unit.version,
+                }
+            )
+            continue
+        highest = measured.highest_points
+        if highest is not None and new.max_points < highest:
+            problems.append(
+                _(
+                    "'%(title)s': a score of %(points)s points has already been entered for "
+                    "'%(skill)s' in this class, and version %(version)s allows at most %(max)s."
+                )
+                % {
+                    "title": assessment.title,
+                    "points": format_points(highest),
+                    "skill": measured.skill.code,
+                    "version": target.version,
+                    "max": format_points(new.max_points),
+                }
+            )
+            continue
+        measure_map[measured.pk] = new.pk
+    return VersionMove(target=target, measure_map=measure_map, problems=problems)

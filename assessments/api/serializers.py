@@ -257,3 +257,13 @@ class ChangedCellOutputSerializer(serializers.Serializer):
 class GridChangesOutputSerializer(serializers.Serializer):
     cursor = serializers.IntegerField(help_text="Ask with ?since=<cursor> next time.")
     changes = ChangedCellOutputSerializer(source="cells", many=True)
+
+
+class ClassroomUnitVersionOutputSerializer(serializers.Serializer):
+    """A class and the unit version it follows."""
+
+    id = serializers.IntegerField()
+    classroom = serializers.IntegerField(source="classroom_id")
+    unit = serializers.IntegerField(source="unit_id")
+    version = serializers.IntegerField(source="unit.version")
+    start_date = serializers.DateField()

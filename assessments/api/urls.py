@@ -13,4 +13,9 @@ urlpatterns = [
         views.ScoreBulkSaveView.as_view(),
         name="score-bulk-save",
     ),
+    path(
+        "classroom-units/<int:classroom_unit_id>/move/",
+        views.ClassroomUnitMoveView.as_view(),
+        name="classroom-unit-move-api",
+    ),
 ]

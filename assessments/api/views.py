@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from assessments.api.serializers import (
     MAX_ID,
+    ClassroomUnitVersionOutputSerializer,
     GridChangesOutputSerializer,
     ScoreBulkInputSerializer,
     ScoreBulkOutputSerializer,
@@ -29,6 +30,7 @@ from assessments.api.serializers import (
 from assessments.models import Score
 from assessments.selectors import score_changes_since
 from assessments.services import SaveResult, scores_save
+from assessments.unit_versions import classroom_unit_version_move
 from classrooms.scoped_views import ScopedViewSet
 from units.models import Assessment, ClassroomUnit
 
@@ -165,3 +167,27 @@ def _status_of(result: SaveResult) -> int:
     if all(problem.is_conflict for problem in result.problems):
         return status.HTTP_409_CONFLICT
     return status.HTTP_400_BAD_REQUEST
+
+
+class ClassroomUnitMoveView(APIView):
+    """Move a class onto its unit's latest version, with its scores; refused with every reason
+    when a score would be stranded there (the class then keeps its version)."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ClassroomUnitVersionOutputSerializer,
+            400: OpenApiResponse(
+                response=OpenApiTypes.OBJECT,
+                description="Not moved: it already follows the latest version, or a score "
+                "entered in it has no place there (every reason given).",
+            ),
+        },
+    )
+    def post(self, request: Request, classroom_unit_id: int) -> Response:
+        classroom_unit = get_object_or_404(
+            ClassroomUnit.objects.visible_to(request.user).select_related("classroom", "unit"),
+            pk=classroom_unit_id,
+        )
+        moved = classroom_unit_version_move(actor=request.user, classroom_unit=classroom_unit)
+        return Response(ClassroomUnitVersionOutputSerializer(moved).data)

@@ -248,6 +248,7 @@ def unit_create(
         actor=actor,
         unit=Unit(district=district, title=template.title, subject=subject, grade_level=grade),
         plan=plan,
+        share=True,
     )
     measured = (
         AssessmentSkill.objects.filter(assessment__unit=unit)

@@ -28,6 +28,7 @@ from classrooms.models import (
     Term,
     User,
 )
+from reports.demo.library import unit_library_seed
 from reports.demo.people import (
     GROUP_PROFILES,
     DemoLogin,
@@ -40,6 +41,7 @@ from reports.demo.people import (
     coaches_assign,
     demo_login_list,
     demo_school_count,
+    demo_username,
     distinct_sis_ids,
     homerooms_create,
     learner_draw,
@@ -51,6 +53,7 @@ from reports.demo.scores import classroom_unit_scores, half_point_values, score_
 from reports.demo.shape import (
     CLASSROOM_ABILITY_SPREAD,
     CLASSROOM_GROWTH_SPREAD,
+    COMPLETED_UNIT_START,
     GRADES,
     MIN_STUDENTS,
 )
@@ -166,6 +169,12 @@ def demo_district_seed(
         _school_populate(run=run, school=school, students=size, rng=school_rng)
         report(f"  {number}/{school_count} {school.name}: {size} students")
     run.sinks.flush()
+    unit_library_seed(
+        district=district,
+        admin=admin,
+        teacher_username=demo_username(username_prefix, "teacher"),
+        finished_on=COMPLETED_UNIT_START,
+    )
     _statistics_refresh()
 
     unit_count = sum(len(subject_units) for subject_units in units.values())

@@ -124,6 +124,7 @@ def _aggregate_columns(level: str) -> tuple[ExportColumn, ...]:
         ),
         ExportColumn("subject", f"{unit}subject"),
         ExportColumn("unit_title", f"{unit}title"),
+        ExportColumn("unit_version", f"{unit}version", ColumnType.INTEGER),
         ExportColumn("student_group", "student_group__name"),
         ExportColumn("part", "part", ColumnType.CODE),
         ExportColumn("is_suppressed", "is_suppressed", ColumnType.BOOLEAN),

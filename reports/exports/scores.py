@@ -20,6 +20,7 @@ SCORE_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn("school_name", "classroom_unit__classroom__school__name"),
     ExportColumn("classroom_name", "classroom_unit__classroom__name"),
     ExportColumn("unit_title", "classroom_unit__unit__title"),
+    ExportColumn("unit_version", "classroom_unit__unit__version", ColumnType.INTEGER),
     ExportColumn("assessment_kind", "assessment_skill__assessment__kind", ColumnType.CODE),
     ExportColumn("assessment_week", "assessment_skill__assessment__week", ColumnType.INTEGER),
     ExportColumn("skill_code", "assessment_skill__skill__code"),

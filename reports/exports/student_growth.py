@@ -22,6 +22,7 @@ def _place_columns(prefix: str) -> tuple[ExportColumn, ...]:
         ExportColumn("classroom_name", f"{prefix}classroom__name"),
         ExportColumn("subject", f"{prefix}unit__subject"),
         ExportColumn("unit_title", f"{prefix}unit__title"),
+        ExportColumn("unit_version", f"{prefix}unit__version", ColumnType.INTEGER),
     )
 
 

@@ -47,7 +47,7 @@ from reports.models import (
 )
 from tests import factories
 from tests.conftest import World, build_world
-from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill, Unit
+from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill, Unit, UnitLineage
 
 # ---------------------------------------------------------------------------------------------
 # Who reaches what: the expectation table, written out by hand.
@@ -220,10 +220,15 @@ DISTRICT_OF: dict[type[models.Model], Callable[[Any], int]] = {
     AcademicYear: lambda row: row.district_id,
     Term: lambda row: row.academic_year.district_id,
     StudentGroup: lambda row: row.district_id,
-    Unit: lambda row: row.district_id,
-    Skill: lambda row: row.unit.district_id,
-    Assessment: lambda row: row.unit.district_id,
-    AssessmentSkill: lambda row: row.assessment.unit.district_id,
+}
+
+# The unit lineage of a row, for units and their plans (a person's unit library).
+LINEAGE_OF: dict[type[models.Model], Callable[[Any], Any]] = {
+    UnitLineage: lambda row: row,
+    Unit: lambda row: row.lineage,
+    Skill: lambda row: row.unit.lineage,
+    Assessment: lambda row: row.unit.lineage,
+    AssessmentSkill: lambda row: row.assessment.unit.lineage,
 }
 
 # The classroom of a row, for rows seen through their classroom.
@@ -253,6 +258,7 @@ DISTRICT_ADMIN_OF: dict[type[models.Model], Callable[[Any], int]] = {
 
 SCOPED_MODELS: list[type[models.Model]] = [
     *DISTRICT_OF,
+    *LINEAGE_OF,
     School,
     *CLASSROOM_OF,
     *SCHOOL_OF,
@@ -276,6 +282,28 @@ def is_visible(world: World, reach: Reach, user: Any, row: Any) -> bool:
     model = type(row)
     if model in DISTRICT_OF:
         return district_key[DISTRICT_OF[model](row)] == reach.district
+    if model in LINEAGE_OF:
+        # A unit: the district admin; anyone of the district when the district shares it; its
+        # author; colleagues of the author's schools when shared there; whoever sees a class
+        # that teaches it.
+        lineage = LINEAGE_OF[model](row)
+        if district_key[lineage.district_id] != reach.district:
+            return False
+        if reach.district_admin or lineage.is_shared or lineage.author_id == user.pk:
+            return True
+        school_key = _keys_by_pk(world.schools)
+        author_schools = {
+            school_key[classroom.school_id]
+            for classroom in Classroom._base_manager.filter(teachers=lineage.author_id)
+        }
+        if lineage.is_shared_in_school and author_schools & reach.schools:
+            return True
+        classroom_key = _keys_by_pk(world.classrooms)
+        taught_in = {
+            classroom_key[classroom_unit.classroom_id]
+            for classroom_unit in ClassroomUnit._base_manager.filter(unit__lineage=lineage)
+        }
+        return bool(taught_in & reach.classrooms)
     if model is School:
         return _keys_by_pk(world.schools)[row.pk] in reach.schools
     if model in CLASSROOM_OF:

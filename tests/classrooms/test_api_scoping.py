@@ -358,8 +358,8 @@ def test_district_admin_creates_a_unit_in_their_own_district(people: World) -> N
     }
 
 
-@pytest.mark.parametrize("user_key", ["teacher_a1", "coach_a1", "no_role_a"])
-def test_only_a_district_admin_may_create_a_unit(people: World, user_key: str) -> None:
+@pytest.mark.parametrize("user_key", ["coach_a1", "no_role_a"])
+def test_only_a_district_admin_or_a_teacher_may_create_a_unit(people: World, user_key: str) -> None:
     client = client_for(people, user_key)
     before = plan_counts()
 
@@ -367,6 +367,31 @@ def test_only_a_district_admin_may_create_a_unit(people: World, user_key: str) -
 
     assert response.status_code == 403
     assert plan_counts() == before
+
+
+def test_teacher_writes_a_unit_of_their_own_unless_the_district_keeps_unit_writing(
+    people: World,
+) -> None:
+    client = client_for(people, "teacher_a1")
+    district = people.districts["a"]
+    district.teachers_write_units = False
+    district.save(update_fields=["teachers_write_units"])
+    before = plan_counts()
+
+    refused = client.post(reverse("unit-list"), unit_body(), format="json")
+
+    assert refused.status_code == 403
+    assert plan_counts() == before
+
+    district.teachers_write_units = True
+    district.save(update_fields=["teachers_write_units"])
+    created = client.post(reverse("unit-list"), unit_body(), format="json")
+
+    assert created.status_code == 201
+    assert created.json()["version"] == 1
+    unit = Unit.objects.all_schools().get(pk=created.json()["id"])
+    assert unit.lineage.author == people.users["teacher_a1"]
+    assert not unit.lineage.is_shared
 
 
 def test_anonymous_cannot_create_a_unit(people: World) -> None:

@@ -126,6 +126,7 @@ def test_admin_gets_district_school_and_classroom_rows_of_their_district(world: 
         "term": "",
         "subject": "Math",
         "unit_title": "Fractions a",
+        "unit_version": "1",
         "student_group": "",
         "part": "all",
         "is_suppressed": "false",

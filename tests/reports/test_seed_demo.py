@@ -168,11 +168,27 @@ def test_absence_covers_every_skill_of_the_assessment() -> None:
 
 
 @pytest.mark.django_db
+def test_demo_has_a_versioned_finished_unit_and_a_teacher_written_copy() -> None:
+    seed()
+
+    version_2 = Unit.objects.get(version=2)
+    version_1 = Unit.objects.get(lineage=version_2.lineage, version=1)
+    assert version_2.assessments.filter(title="Late check").exists()
+    assert not version_1.assessments.filter(title="Late check").exists()
+    finished = ClassroomUnit.objects.filter(unit__lineage=version_2.lineage)
+    assert finished.exists() and set(finished.values_list("unit_id", flat=True)) == {version_1.pk}
+    own = Unit.objects.get(lineage__author__isnull=False, lineage__is_shared=False)
+    assert own.lineage.author.username.endswith("teacher")
+    assert own.lineage.is_shared_in_school
+    assert "two more weeks" in own.lineage.carried_reflections
+
+
+@pytest.mark.django_db
 def test_unit_plans_are_valid_and_in_progress_units_have_early_scores_only() -> None:
     seed()
 
     units = Unit.objects.all()
-    assert units.count() == 12
+    assert units.filter(lineage__is_shared=True, version=1).count() == 12
     for unit in units:
         assert assessment_plan_check(unit=unit, plan=plan_of(unit)) == []
     in_progress = ClassroomUnit.objects.filter(start_date="2026-10-26")

@@ -7,7 +7,9 @@ other is a tenancy bug:
 - students ``st1`` (in c1), ``st1b`` (in c1b), ``stx`` (in c1 and c1b), ``st2`` (in c2) and
   ``stu`` (enrolled nowhere);
 - unit ``u`` taught in every classroom (classroom units ``cu1``, ``cu1b``, ``cu2``) with a pre
-  score for every enrolled student (and a post score in cu1), and unit ``u2`` taught nowhere;
+  score for every enrolled student (and a post score in cu1), and unit ``u2`` taught nowhere
+  (both shared by the district), and ``tu``, a unit the teacher wrote and shares with nobody;
+- school years ``year`` (with the term) and ``year2`` (the next one, for roll-over);
 - people: ``admin`` (district admin), ``coach`` (coaches s1), ``coach2`` (coaches s2, "a coach of
   another school"), ``teacher`` (teaches c1), ``peer`` (teaches c1b: "a teacher of another
   classroom in the same school"), ``norole`` (a member with no role) and ``inactive`` (a
@@ -54,7 +56,8 @@ from reports.models import (
     StudentGrowth,
 )
 from tests import factories
-from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill
+from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill, Unit
+from units.services import unit_plan_save
 
 DISTRICTS = ("a", "b")
 ROLES = ("admin", "coach", "coach2", "teacher", "peer", "norole", "inactive")
@@ -168,6 +171,13 @@ def _build_district(world: TrustWorld, d: str) -> None:
     world.add(f"{d}:district", district, d, "reference", "*")
     year = factories.AcademicYearFactory(district=district, name=f"2026-27 {d.upper()}")
     world.add(f"{d}:year", year, d, "reference", "*")
+    next_year = factories.AcademicYearFactory(
+        district=district,
+        name=f"2027-28 {d.upper()}",
+        start_date=datetime.date(2027, 8, 16),
+        end_date=datetime.date(2028, 6, 9),
+    )
+    world.add(f"{d}:year2", next_year, d, "reference", "*")
     term = factories.TermFactory(academic_year=year, name="Fall")
     world.add(f"{d}:term", term, d, "reference", "*")
     group = factories.StudentGroupFactory(district=district, name=f"Group {d.upper()} Q")
@@ -231,18 +241,33 @@ def _build_district(world: TrustWorld, d: str) -> None:
             )
     students["st1"].groups.add(group)
 
-    for local in ("u", "u2"):
-        unit = factories.make_unit(district, title=f"Unit {d.upper()} {local} Q")
-        world.add(f"{d}:{local}", unit, d, "reference", "*")
+    for local in ("u", "u2", "tu"):
+        if local == "tu":
+            # A unit the teacher wrote for themselves, shared with nobody yet.
+            unit = unit_plan_save(
+                actor=users["teacher"],
+                unit=Unit(
+                    district=district,
+                    title=f"Unit {d.upper()} {local} Q",
+                    subject="Math",
+                    grade_level="5",
+                ),
+                plan=factories.valid_plan(),
+            )
+            kind, area = "own_unit", "teacher"
+        else:
+            unit = factories.make_unit(district, title=f"Unit {d.upper()} {local} Q")
+            kind, area = "reference", "*"
+        world.add(f"{d}:{local}", unit, d, kind, area)
         for skill in Skill.objects.filter(unit=unit):
-            world.add(f"{d}:{local}:skill:{skill.code}", skill, d, "reference", "*")
+            world.add(f"{d}:{local}:skill:{skill.code}", skill, d, kind, area)
         for assessment in Assessment.objects.filter(unit=unit):
             assessment_key = f"{d}:{local}:{_assessment_local(assessment)}"
-            world.add(assessment_key, assessment, d, "reference", "*")
+            world.add(assessment_key, assessment, d, kind, area)
             measures = AssessmentSkill.objects.filter(assessment=assessment)
             for measure in measures.select_related("skill"):
                 key = f"{assessment_key}:{measure.skill.code}"
-                world.add(key, measure, d, "reference", "*")
+                world.add(key, measure, d, kind, area)
 
     unit = world.obj(f"{d}:u")
     now = timezone.now()

@@ -25,6 +25,9 @@ READ: dict[str, dict[str, frozenset[str]]] = {
     # District-wide reference rows (the district, its years, terms, groups, units and their
     # plans): every member of the district.
     "reference": {"*": MEMBERS},
+    # A unit a teacher wrote and shares with nobody (with its skills and plan): its author and
+    # the district admin.
+    "own_unit": {"teacher": frozenset({"admin", "teacher"})},
     # A school: its coaches, its teachers and the district admin.
     "school": {
         "s1": frozenset({"admin", "coach", "teacher", "peer"}),
@@ -88,6 +91,10 @@ START_UNITS = ENTER_SCORES
 # its audit log: the district admin.
 SET_UP = ADMIN
 
+# Who writes units of their own (the planner, the API): the district admin, and teachers while
+# the district lets teachers write units (the default, as in the world).
+WRITE_UNITS = frozenset({"admin", "teacher", "peer"})
+
 # Who exports: student-level rows (scores, student growth, OneRoster results) are for the admin
 # and teachers (their own classrooms); de-identified aggregate growth also for coaches.
 EXPORT_STUDENT_LEVEL = frozenset({"admin", "teacher", "peer"})
@@ -125,6 +132,13 @@ def may_read(user_key: str, thing: Thing) -> bool:
     by_area = READ[thing.kind]
     roles = by_area[thing.area] if thing.area in by_area else by_area["*"]
     return has_role(user_key, roles, thing.district)
+
+
+def may_edit_unit(user_key: str, unit: Thing) -> bool:
+    """A unit a teacher wrote: its author and the district admin; the district's: the admin."""
+    if unit.kind == "own_unit":
+        return has_role(user_key, frozenset({"admin", unit.area}), unit.district)
+    return sets_up(user_key, unit.district)
 
 
 def may_enter_scores(user_key: str, classroom_unit: Thing) -> bool:

@@ -55,10 +55,12 @@ from tests.trust.policy import (
     PRIVACY,
     SET_UP,
     START_UNITS,
+    WRITE_UNITS,
     any_district_role,
     enrolled_in,
     has_role,
     is_member,
+    may_edit_unit,
     may_enter_scores,
     may_read,
     sets_up,
@@ -245,7 +247,7 @@ def unit_write_probes(world: TrustWorld) -> Iterator[Probe]:
         "unit-list",
         "post",
         path,
-        lambda u: any_district_role(u, SET_UP),
+        lambda u: any_district_role(u, WRITE_UNITS),
         "body",
         data=new_unit_body("New unit Q"),
         content_type="json",
@@ -255,7 +257,7 @@ def unit_write_probes(world: TrustWorld) -> Iterator[Probe]:
             "unit-list",
             "post",
             path,
-            lambda u, d=district: sets_up(u, d.district),
+            lambda u, d=district: has_role(u, WRITE_UNITS, d.district),
             "body",
             named=(district,),
             data=new_unit_body("New unit Q", district=district.pk),
@@ -267,7 +269,7 @@ def unit_write_probes(world: TrustWorld) -> Iterator[Probe]:
             "unit-detail",
             "put",
             detail,
-            lambda u, t=unit: sets_up(u, t.district),
+            lambda u, t=unit: may_edit_unit(u, t),
             "direct",
             unit,
             data=unit_body(world, unit.key, "Renamed Q"),
@@ -310,6 +312,279 @@ def classroom_unit_write_probes(world: TrustWorld) -> Iterator[Probe]:
                 data={"classroom": classroom.pk, "unit": unit.pk, "start_date": "2027-01-04"},
                 content_type="json",
             )
+
+
+# --- The unit planner (/units/) ------------------------------------------------------------
+
+
+def planner_form(title: str) -> dict[str, Any]:
+    """A valid plan as the planner posts it (skills A and B, like every unit of the world)."""
+    data: dict[str, Any] = {
+        "title": title,
+        "subject": "Math",
+        "grade_level": "5",
+        "weeks": "8",
+        "skills-TOTAL_FORMS": "2",
+        "skills-INITIAL_FORMS": "0",
+        "skills-0-code": "A",
+        "skills-1-code": "B",
+        "assessments-TOTAL_FORMS": "4",
+        "assessments-INITIAL_FORMS": "0",
+    }
+    for index, (kind, week, name) in enumerate(
+        (
+            ("pre", 1, "Pre"),
+            ("formative", 3, "Week 3"),
+            ("formative", 5, "Week 5"),
+            ("post", 8, "Post"),
+        )
+    ):
+        data[f"assessments-{index}-kind"] = kind
+        data[f"assessments-{index}-week"] = str(week)
+        data[f"assessments-{index}-title"] = name
+        data[f"assessments-{index}-measures"] = "A=4, B=6"
+    return data
+
+
+def _same_district(user_key: str, thing: Thing) -> bool:
+    return role_of(user_key)[0] == thing.district
+
+
+def planner_probes(world: TrustWorld) -> Iterator[Probe]:
+    writes = lambda u: any_district_role(u, WRITE_UNITS)  # noqa: E731
+    yield Probe("units:library", "get", reverse("units:library"), is_member, "page")
+    yield Probe("units:new", "get", reverse("units:new"), writes, "page")
+    yield Probe(
+        "units:new",
+        "post",
+        reverse("units:new"),
+        writes,
+        "page",
+        data=planner_form("Planned Q"),
+        judge=harness.applied,
+    )
+    for classroom in world.of_model(Classroom):
+        # The burden of a plan for a section the person may not see counts nothing of it.
+        yield Probe(
+            "units:burden",
+            "post",
+            reverse("units:burden"),
+            is_member,
+            "body",
+            named=(),
+            data={**planner_form("Burden Q"), "sections": [str(classroom.pk)]},
+        )
+    for district in world.of_model(District):
+        year, year2 = (
+            world.thing(f"{district.district}:year"),
+            world.thing(f"{district.district}:year2"),
+        )
+        for apply in ("0", "1"):
+            yield Probe(
+                "units:rollover",
+                "post",
+                reverse("units:rollover"),
+                lambda u, d=district: sets_up(u, d.district),
+                "body",
+                named=(year, year2),
+                data={"from_year": year.pk, "to_year": year2.pk, "apply": apply},
+            )
+    yield Probe(
+        "units:rollover",
+        "get",
+        reverse("units:rollover"),
+        lambda u: any_district_role(u, SET_UP),
+        "page",
+    )
+    for unit in world.of_model(Unit):
+        args = [unit.pk]
+        yield Probe(
+            "units:edit",
+            "get",
+            reverse("units:edit", args=args),
+            lambda u, t=unit: may_edit_unit(u, t),
+            "direct",
+            unit,
+        )
+        yield Probe(
+            "units:edit",
+            "post",
+            reverse("units:edit", args=args),
+            lambda u, t=unit: may_edit_unit(u, t),
+            "direct",
+            unit,
+            data=planner_form(f"Edited {unit.key} Q"),
+            judge=harness.applied,
+        )
+        yield Probe(
+            "units:start", "get", reverse("units:start", args=args), _read(unit), "direct", unit
+        )
+        yield Probe(
+            "units:copy",
+            "post",
+            reverse("units:copy", args=args),
+            lambda u, t=unit: may_read(u, t) and writes(u),
+            "direct",
+            unit,
+            judge=harness.applied,
+        )
+        yield Probe(
+            "units:share",
+            "post",
+            reverse("units:share", args=args),
+            lambda u, t=unit: sets_up(u, t.district),
+            "direct",
+            unit,
+            data={"audience": "district", "shared": "0"},
+        )
+        yield Probe(
+            "units:share",
+            "post",
+            reverse("units:share", args=args),
+            lambda u, t=unit: may_edit_unit(u, t),
+            "direct",
+            unit,
+            data={"audience": "school", "shared": "1"},
+        )
+        if unit.key.endswith(":u"):
+            continue  # taught in every classroom already
+        for classroom in world.of_model(Classroom):
+            body = {
+                f"section-{classroom.pk}-chosen": "on",
+                f"section-{classroom.pk}-start_date": "2027-01-04",
+            }
+
+            def starts(user_key: str, c: Thing = classroom, t: Thing = unit) -> bool:
+                return (
+                    may_read(user_key, t)
+                    and has_role(user_key, START_UNITS[c.area], c.district)
+                    and t.district == c.district
+                )
+
+            yield Probe(
+                "units:start",
+                "post",
+                reverse("units:start", args=args),
+                starts,
+                "body",
+                unit,
+                named=(classroom,),
+                data=body,
+                judge=harness.applied,
+            )
+    yield from planner_api_probes(world)
+    for cu in world.of_model(ClassroomUnit):
+        yield Probe(
+            "units:reflect",
+            "post",
+            reverse("units:reflect", args=[cu.pk]),
+            lambda u, c=cu: may_enter_scores(u, c),
+            "direct",
+            cu,
+            data={"reflection": "Needed more time Q"},
+        )
+        yield Probe(
+            "classroom-unit-move",
+            "post",
+            reverse("classroom-unit-move", args=[cu.pk]),
+            lambda u, c=cu: may_enter_scores(u, c),
+            "direct",
+            cu,
+        )
+
+
+def planner_api_probes(world: TrustWorld) -> Iterator[Probe]:
+    """The planner's operations in the API: the same rules as the pages."""
+    writes = lambda u: any_district_role(u, WRITE_UNITS)  # noqa: E731
+    for district in world.of_model(District):
+        year, year2 = (world.thing(f"{district.district}:{key}") for key in ("year", "year2"))
+        yield Probe(
+            "unit-rollover",
+            "post",
+            reverse("unit-rollover"),
+            lambda u, d=district: sets_up(u, d.district),
+            "body",
+            named=(year, year2),
+            data={"from_year": year.pk, "to_year": year2.pk, "dry_run": False},
+            content_type="json",
+        )
+    for unit in world.of_model(Unit):
+        args = [unit.pk]
+        yield Probe(
+            "unit-copy",
+            "post",
+            reverse("unit-copy", args=args),
+            lambda u, t=unit: may_read(u, t) and writes(u),
+            "direct",
+            unit,
+            data={},
+            content_type="json",
+        )
+        yield Probe(
+            "unit-share",
+            "post",
+            reverse("unit-share", args=args),
+            lambda u, t=unit: sets_up(u, t.district),
+            "direct",
+            unit,
+            data={"audience": "district", "shared": True},
+            content_type="json",
+        )
+        yield Probe(
+            "unit-share",
+            "post",
+            reverse("unit-share", args=args),
+            lambda u, t=unit: may_edit_unit(u, t),
+            "direct",
+            unit,
+            data={"audience": "school", "shared": True},
+            content_type="json",
+        )
+        if unit.key.endswith(":u"):
+            continue
+        for classroom in world.of_model(Classroom):
+
+            def starts(user_key: str, c: Thing = classroom, t: Thing = unit) -> bool:
+                return (
+                    may_read(user_key, t)
+                    and has_role(user_key, START_UNITS[c.area], c.district)
+                    and t.district == c.district
+                )
+
+            yield Probe(
+                "unit-start",
+                "post",
+                reverse("unit-start", args=args),
+                starts,
+                "body",
+                unit,
+                named=(classroom,),
+                data={"sections": [{"classroom": classroom.pk, "start_date": "2027-01-04"}]},
+                content_type="json",
+            )
+    for cu in world.of_model(ClassroomUnit):
+        yield Probe(
+            "classroom-unit-reflection",
+            "post",
+            reverse("classroom-unit-reflection", args=[cu.pk]),
+            lambda u, c=cu: may_enter_scores(u, c),
+            "direct",
+            cu,
+            data={"reflection": "Needed more time Q"},
+            content_type="json",
+        )
+        # Every class of the world follows the latest version: a teacher's move is refused by
+        # the rule (400), so only the refusals of everyone else are probed here.
+        yield Probe(
+            "classroom-unit-move-api",
+            "post",
+            reverse("classroom-unit-move-api", args=[cu.pk]),
+            nobody,
+            "direct",
+            cu,
+            data={},
+            content_type="json",
+        )
 
 
 # --- Scores: grid, history, CSV, bulk API ----------------------------------------------------
@@ -1217,6 +1492,7 @@ def all_probes(world: TrustWorld, admin_forms: dict[str, dict[str, Any]]) -> lis
         api_probes(world),
         unit_write_probes(world),
         classroom_unit_write_probes(world),
+        planner_probes(world),
         score_page_probes(world),
         score_bulk_probes(world),
         score_csv_post_probes(world),

@@ -564,6 +564,10 @@ ALLOWED_WRITERS = {
     # Registers Score on the set-up admin, read-only for everyone (proved above by
     # test_the_set_up_admin_cannot_add_change_or_delete_scores).
     "assessments/admin.py": "ScoreAdmin",
+    # Moving a class onto a newer version of its unit re-points its scores at the same skill
+    # of the same assessment in the new version: no value, version or author changes, and the
+    # history rows stay as entered (under the version they were entered in).
+    "assessments/unit_versions.py": "classroom_unit_version_move",
     # seed_demo fills a new demo district with first values (there is no earlier value and no
     # person who entered them); it never changes an existing score.
     "reports/demo/scores.py": "seed_demo",

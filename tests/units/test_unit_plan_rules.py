@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from assessments.models import Score
+from assessments.unit_versions import classroom_unit_version_move
 from tests import factories
-from units.models import Assessment, AssessmentSkill, Skill, Unit
+from units.models import Assessment, AssessmentSkill, ClassroomUnit, Skill, Unit
 from units.services import (
     AssessmentSpec,
     MeasureSpec,
@@ -202,6 +203,7 @@ def scored_unit(db):
     admin = factories.UserFactory(district=district, is_district_admin=True)
     unit = _save(district, factories.valid_plan(), actor=admin)
     classroom = factories.ClassroomFactory(school__district=district)
+    classroom.teachers.add(factories.UserFactory(district=district))
     classroom_unit = factories.ClassroomUnitFactory(classroom=classroom, unit=unit)
     student = factories.StudentFactory(district=district)
     pre_skill_a = AssessmentSkill.objects.get(
@@ -225,41 +227,57 @@ def _replace_assessment(plan: PlanSpec, kind: str, **changes) -> PlanSpec:
     )
 
 
-def _refused_change(unit, admin, plan) -> list[str]:
+def _new_version(unit, admin, plan):
+    """Save ``plan`` over a scored unit: a new version, the scored one left exactly as it was."""
     before = plan_of(unit)
-    with pytest.raises(ValidationError) as refused:
-        unit_plan_save(actor=admin, unit=unit, plan=plan)
+    version = unit_plan_save(actor=admin, unit=unit, plan=plan)
     unit.refresh_from_db()
-    assert plan_of(unit) == before, "a refused change altered the plan"
-    assert Score.objects.count() == 1
+    assert version.pk != unit.pk and version.version == unit.version + 1
+    assert version.lineage_id == unit.lineage_id
+    assert plan_of(unit) == before, "a scored plan changed under its class"
+    assert Score.objects.get().assessment_skill.assessment.unit_id == unit.pk
+    return version
+
+
+def _refused_move(unit, version) -> list[str]:
+    classroom_unit = ClassroomUnit.objects.get(unit=unit)
+    teacher = classroom_unit.classroom.teachers.get()
+    with pytest.raises(ValidationError) as refused:
+        classroom_unit_version_move(actor=teacher, classroom_unit=classroom_unit)
+    classroom_unit.refresh_from_db()
+    assert classroom_unit.unit_id == unit.pk, "a refused move changed the class's version"
+    assert Score.objects.get().assessment_skill.assessment.unit_id == unit.pk
     return refused.value.messages
 
 
-def test_assessment_with_scores_cannot_be_removed(scored_unit):
+def test_removing_a_scored_assessment_makes_a_version_the_class_cannot_move_to(scored_unit):
     unit, admin = scored_unit
     plan = _without(plan_of(unit), "pre")
     plan = _with(plan, AssessmentSpec(kind="pre", week=1, title="New pre", measures=MEASURES_A))
-    messages = _refused_change(unit, admin, plan)
-    assert messages == [
-        "'Pre' already has 1 score entered, so it cannot be removed; keep it in the plan "
-        "(scores are never thrown away by a plan change)."
+    version = _new_version(unit, admin, plan)
+    assert _refused_move(unit, version) == [
+        "'Pre' already has 1 score for 'A' in this class, and version 2 has no "
+        "pre-assessment called 'Pre' measuring 'A'; the class keeps version 1 so no score is "
+        "stranded."
     ]
 
 
-def test_measured_skill_with_scores_must_stay(scored_unit):
+def test_a_version_that_stops_measuring_a_scored_skill_strands_the_class(scored_unit):
     unit, admin = scored_unit
     plan = _replace_assessment(
         plan_of(unit),
         "pre",
         measures=(MeasureSpec(skill_code="B", max_points=Decimal("6")),),
     )
-    messages = _refused_change(unit, admin, plan)
-    assert messages == [
-        "'Pre' already has 1 score for the skill 'A', so it must keep measuring that skill."
+    version = _new_version(unit, admin, plan)
+    assert _refused_move(unit, version) == [
+        "'Pre' already has 1 score for 'A' in this class, and version 2 has no "
+        "pre-assessment called 'Pre' measuring 'A'; the class keeps version 1 so no score is "
+        "stranded."
     ]
 
 
-def test_max_points_cannot_drop_below_an_entered_score(scored_unit):
+def test_a_version_with_max_points_below_an_entered_score_strands_the_class(scored_unit):
     unit, admin = scored_unit
     plan = _replace_assessment(
         plan_of(unit),
@@ -269,39 +287,48 @@ def test_max_points_cannot_drop_below_an_entered_score(scored_unit):
             MeasureSpec(skill_code="B", max_points=Decimal("6")),
         ),
     )
-    messages = _refused_change(unit, admin, plan)
-    assert messages == [
-        "'Pre': a score of 3.5 points has already been entered for 'A', so its max points "
-        "cannot go below that (asked for 3)."
+    version = _new_version(unit, admin, plan)
+    assert _refused_move(unit, version) == [
+        "'Pre': a score of 3.5 points has already been entered for 'A' in this class, and "
+        "version 2 allows at most 3."
     ]
 
 
-def test_unscored_parts_of_a_scored_plan_can_still_change(scored_unit):
+def test_a_class_moves_to_a_version_that_keeps_its_scores(scored_unit):
     unit, admin = scored_unit
     plan = _without(plan_of(unit), "formative")
     plan = _with(plan, AssessmentSpec(kind="formative", week=4, title="Mid", measures=MEASURES_A))
-    plan = dataclasses.replace(
-        plan,
-        skills=tuple(
-            dataclasses.replace(skill, code="A-renamed") if skill.code == "A" else skill
-            for skill in plan.skills
-        ),
-        assessments=tuple(
-            dataclasses.replace(
-                a,
-                measures=tuple(
-                    dataclasses.replace(m, skill_code="A-renamed") if m.skill_code == "A" else m
-                    for m in a.measures
-                ),
-            )
-            for a in plan.assessments
-        ),
-    )
-    unit_plan_save(actor=admin, unit=unit, plan=plan)
-    titles = list(unit.assessments.order_by("week").values_list("title", flat=True))
-    assert titles == ["Pre", "Mid", "Post"]
+    version = _new_version(unit, admin, plan)
+    classroom_unit = ClassroomUnit.objects.get(unit=unit)
+    teacher = classroom_unit.classroom.teachers.get()
+    classroom_unit_version_move(actor=teacher, classroom_unit=classroom_unit)
+    classroom_unit.refresh_from_db()
+    assert classroom_unit.unit_id == version.pk
     score = Score.objects.get()
-    assert score.assessment_skill.skill.code == "A-renamed", "the score follows its renamed skill"
+    assert score.assessment_skill.assessment.unit_id == version.pk
+    assert score.points == Decimal("3.5")
+    titles = list(version.assessments.order_by("week").values_list("title", flat=True))
+    assert titles == ["Pre", "Mid", "Post"]
+
+
+def test_an_unscored_plan_changes_in_place_for_the_classes_that_follow_it():
+    district = factories.DistrictFactory()
+    admin = factories.UserFactory(district=district, is_district_admin=True)
+    unit = _save(district, factories.valid_plan(), actor=admin)
+    factories.ClassroomUnitFactory(classroom__school__district=district, unit=unit)
+    plan = _with(
+        plan_of(unit), AssessmentSpec(kind="formative", week=6, title="Late", measures=MEASURES_A)
+    )
+    saved = unit_plan_save(actor=admin, unit=unit, plan=plan)
+    assert saved.pk == unit.pk and saved.version == 1
+    assert unit.assessments.filter(title="Late").exists()
+
+
+def test_an_old_version_cannot_be_edited(scored_unit):
+    unit, admin = scored_unit
+    _new_version(unit, admin, plan_of(unit))
+    with pytest.raises(ValidationError, match="Change the latest version"):
+        unit_plan_save(actor=admin, unit=unit, plan=plan_of(unit))
 
 
 # What the database itself refuses

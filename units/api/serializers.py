@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from classrooms.models import Classroom, District, GradeLevel
-from units.models import MAX_UNIT_WEEKS, AssessmentKind, ClassroomUnit, Unit
+from classrooms.models import AcademicYear, Classroom, District, GradeLevel
+from units.models import (
+    MAX_UNIT_WEEKS,
+    REFLECTION_MAX_LENGTH,
+    AssessmentKind,
+    ClassroomUnit,
+    Unit,
+)
 from units.services import AssessmentSpec, MeasureSpec, PlanSpec, SkillSpec
 
 
@@ -39,6 +47,8 @@ class UnitOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "district",
+            "lineage",
+            "version",
             "title",
             "subject",
             "grade_level",
@@ -77,6 +87,11 @@ class UnitInputSerializer(serializers.Serializer):
     subject = serializers.CharField(max_length=80)
     grade_level = serializers.ChoiceField(choices=GradeLevel.choices)
     weeks = serializers.IntegerField(min_value=2, max_value=MAX_UNIT_WEEKS)
+    is_shared = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A new unit shared by the district with every teacher (district admins only).",
+    )
     skills = SkillInputSerializer(many=True)
     assessments = AssessmentInputSerializer(many=True)
 
@@ -114,7 +129,7 @@ class UnitInputSerializer(serializers.Serializer):
 class ClassroomUnitOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ClassroomUnit
-        fields = ["id", "classroom", "unit", "start_date"]
+        fields = ["id", "classroom", "unit", "start_date", "reflection"]
 
 
 class ClassroomUnitInputSerializer(serializers.Serializer):
@@ -129,3 +144,92 @@ class ClassroomUnitInputSerializer(serializers.Serializer):
             classrooms = Classroom.objects.visible_to(request.user)
             self.fields["classroom"].queryset = classrooms  # type: ignore[attr-defined]
             self.fields["unit"].queryset = Unit.objects.visible_to(request.user)  # type: ignore[attr-defined]
+
+
+class UnitVersionOutputSerializer(serializers.ModelSerializer):
+    """A unit version with who wrote it and how it is shared."""
+
+    author = serializers.IntegerField(source="lineage.author_id", allow_null=True)
+    is_shared = serializers.BooleanField(source="lineage.is_shared")
+    is_shared_in_school = serializers.BooleanField(source="lineage.is_shared_in_school")
+    academic_year = serializers.IntegerField(source="lineage.academic_year_id", allow_null=True)
+    copied_from = serializers.IntegerField(source="lineage.copied_from_id", allow_null=True)
+    carried_reflections = serializers.CharField(source="lineage.carried_reflections")
+
+    class Meta:
+        model = Unit
+        fields = [
+            "id",
+            "lineage",
+            "version",
+            "title",
+            "author",
+            "is_shared",
+            "is_shared_in_school",
+            "academic_year",
+            "copied_from",
+            "carried_reflections",
+        ]
+
+
+class UnitCopyInputSerializer(serializers.Serializer):
+    academic_year = serializers.PrimaryKeyRelatedField(
+        queryset=AcademicYear.objects.none(), required=False, allow_null=True
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            years = AcademicYear.objects.visible_to(request.user)
+            self.fields["academic_year"].queryset = years  # type: ignore[attr-defined]
+
+
+class UnitShareInputSerializer(serializers.Serializer):
+    audience = serializers.ChoiceField(choices=["district", "school"])
+    shared = serializers.BooleanField()
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleClassroomField(serializers.PrimaryKeyRelatedField):
+    """A classroom the caller may see (read when the request is known: nested in a list, a
+    serializer's __init__ runs before it has its context)."""
+
+    def get_queryset(self) -> Any:
+        request = self.context.get("request")
+        if request is None:
+            return Classroom.objects.none()
+        return Classroom.objects.visible_to(request.user)
+
+
+class SectionStartInputSerializer(serializers.Serializer):
+    classroom = VisibleClassroomField()
+    start_date = serializers.DateField()
+
+
+class UnitStartInputSerializer(serializers.Serializer):
+    sections = SectionStartInputSerializer(many=True, allow_empty=False)
+
+
+class ReflectionInputSerializer(serializers.Serializer):
+    reflection = serializers.CharField(allow_blank=True, max_length=REFLECTION_MAX_LENGTH)
+
+
+class RolloverInputSerializer(serializers.Serializer):
+    from_year = serializers.PrimaryKeyRelatedField(queryset=AcademicYear.objects.none())
+    to_year = serializers.PrimaryKeyRelatedField(queryset=AcademicYear.objects.none())
+    dry_run = serializers.BooleanField(default=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            years = AcademicYear.objects.visible_to(request.user)
+            self.fields["from_year"].queryset = years  # type: ignore[attr-defined]
+            self.fields["to_year"].queryset = years  # type: ignore[attr-defined]
+
+
+class RolloverLineOutputSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    source_id = serializers.IntegerField(help_text="The lineage rolled over.")
+    is_new = serializers.BooleanField(help_text="False: already in the new year.")
