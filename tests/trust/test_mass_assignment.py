@@ -37,6 +37,7 @@ from classrooms.models import (
     District,
     Enrollment,
     School,
+    SignInProvider,
     Student,
     StudentGroup,
     User,
@@ -410,6 +411,65 @@ def test_roster_import_is_for_the_admins_own_district_whatever_the_form_says(
     assert event.kind == "roster_import_dry_run"
 
 
+def test_inviting_reaches_the_admins_own_district_only_whatever_the_form_says(
+    trust: TrustWorld, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """The invitation form names whom (one person, a school, everyone); a district, a school or
+    a person of another district in the body invites nobody outside the admin's district."""
+    for key in ("a:user:teacher", "b:user:teacher"):  # one person waiting in each district
+        waiting = trust.obj(key)
+        waiting.email = f"{waiting.username}@example.org"
+        waiting.set_unusable_password()
+        waiting.save()
+    client = harness.session_client(trust, "a:admin")
+    district_b = trust.obj("b:district")
+    body = {
+        "whom": "everyone",
+        "district": district_b.pk,
+        "district_id": district_b.pk,
+        "actor": trust.obj("b:user:admin").pk,
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):  # the emails go after the commit
+        response = client.post(reverse("invitation-send"), body)
+
+    assert response.status_code == 302
+    invited = {address for message in mailoutbox for address in message.to}
+    assert trust.obj("a:user:teacher").email in invited
+    assert trust.obj("b:user:teacher").email not in invited
+    district_of = {
+        user.email.lower(): user.district_id
+        for user in User.objects.all_schools().filter(email__isnull=False).exclude(email="")
+    }
+    assert all(
+        district_of.get(address.lower()) == trust.obj("a:district").pk for address in invited
+    )
+
+
+def test_forgot_password_changes_no_account_whatever_the_form_says(
+    trust: TrustWorld, mailoutbox: list[Any]
+) -> None:
+    """ "Forgot password" takes an address and nothing else: fields of an account in the body
+    change no account, and only the account with that address is written to."""
+    teacher = trust.obj("a:user:teacher")
+    teacher.email = "teacher-a@example.org"
+    teacher.save(update_fields=["email"])
+    before = list(User.objects.all_schools().order_by("pk").values())
+    body = {
+        "email": teacher.email,
+        "username": "taken-over",
+        "is_superuser": "on",
+        "is_district_admin": "on",
+        "district": trust.obj("b:district").pk,
+    }
+
+    response = Client().post(reverse("password-reset"), body)
+
+    assert response.status_code == 302
+    assert list(User.objects.all_schools().order_by("pk").values()) == before
+    assert [message.to for message in mailoutbox] == [[teacher.email]]
+
+
 def test_erasing_a_student_erases_that_student_only_whatever_the_form_says(
     trust: TrustWorld,
 ) -> None:
@@ -456,6 +516,7 @@ ADMIN_ROWS: dict[type[models.Model], str] = {
     User: "a:user:teacher",
     Unit: "a:u2",
     ClassroomUnit: "a:cu1",
+    SignInProvider: "a:signin",
 }
 # Add forms: values that make a copy of the row above new (unique names, another unit).
 ADD_CHANGES: dict[type[models.Model], dict[str, Any]] = {
@@ -467,6 +528,7 @@ ADD_CHANGES: dict[type[models.Model], dict[str, Any]] = {
     Enrollment: {"start_date": "2026-10-01"},
     Unit: {"title": "New unit Q"},
     ClassroomUnit: {"unit": "a:u2"},
+    SignInProvider: {"label": "New ID Q", "client_id": "client-new-q", "secret": "secret-new-q"},
     User: {
         "username": "new_staff",
         "password1": "a-new-Passw0rd-9",
@@ -749,6 +811,8 @@ COVERED_WRITING_ROUTES = {
     "roster-import": "test_roster_import_is_for_the_admins_own_district_whatever_the_form_says",
     "roster-import-detail": "test_rollback_is_of_the_import_in_the_address",
     "student-erase": "test_erasing_a_student_erases_that_student_only_whatever_the_form_says",
+    "invitation-send": "test_inviting_reaches_the_admins_own_district_only_whatever_the_form_says",
+    "password-reset": "test_forgot_password_changes_no_account_whatever_the_form_says",
     # Signing out and the admin's delete confirmation take no fields at all; the admin's
     # password form takes only the two password fields (Django's SetPasswordForm).
     # The planner's pages and API (units/views.py, units/api/views.py) read only the fields
