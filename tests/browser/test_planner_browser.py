@@ -16,32 +16,11 @@ from playwright.sync_api import expect
 
 from assessments.models import Score
 from tests import factories
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import log_in
 from units.models import ClassroomUnit, Unit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def assert_page_accessible(page: Any) -> None:
-    """axe-core on the page as it stands (tests/browser/axe.py, from the main branch; until it is
-    merged in, the walk-through runs without it and the test is reported skipped at its end)."""
-    try:
-        from tests.browser.axe import assert_accessible
-    except ImportError:  # pragma: no cover - until tests/browser/axe.py is merged in
-        AXE_MISSING.append(page.url)
-        return
-    assert_accessible(page)
-
-
-AXE_MISSING: list[str] = []
-
-
-@pytest.fixture(autouse=True)
-def _skip_when_axe_is_missing() -> Any:
-    AXE_MISSING.clear()
-    yield
-    if AXE_MISSING:
-        pytest.skip("walk-through passed; axe checks need tests/browser/axe.py from main")
 
 
 def _teacher_with_two_sections() -> tuple[Any, list[Any]]:
@@ -106,10 +85,10 @@ def test_teacher_writes_starts_versions_and_reuses_a_unit(page, live_server):
     expect(post).to_have_value("post")
     page.locator("input[name$='-measures'] >> nth=-1").fill("RL.3.2=4, RL.3.3=4")
     expect(burden).to_contain_text("56 cells")
-    assert_page_accessible(page)
+    assert_accessible(page)
     page.get_by_role("button", name="Save the unit").click()
     page.get_by_text("Saved 'Character and theme'.").wait_for()
-    assert_page_accessible(page)
+    assert_accessible(page)
 
     # Start it in both sections, each from its own Monday.
     page.get_by_role("link", name="Start in my sections Character and theme").click()
@@ -121,7 +100,7 @@ def test_teacher_writes_starts_versions_and_reuses_a_unit(page, live_server):
     page.get_by_label("Start date in Period 2 P").fill(
         (timezone.localdate() - datetime.timedelta(days=7)).isoformat()
     )
-    assert_page_accessible(page)
+    assert_accessible(page)
     page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_text("Started 'Character and theme' in Period 1 P, Period 2 P.").wait_for()
     unit = Unit.objects.get()
@@ -169,7 +148,7 @@ def test_teacher_writes_starts_versions_and_reuses_a_unit(page, live_server):
     page.get_by_role("button", name="Use again Character and theme").click()
     page.get_by_role("heading", name="Notes from last time").wait_for()
     expect(page.get_by_text("RL.3.3 needed two more weeks")).to_be_visible()
-    assert_page_accessible(page)
+    assert_accessible(page)
 
 
 def test_admin_publishes_a_unit_a_teacher_starts_it_and_cannot_change_it(page, live_server):
@@ -184,7 +163,7 @@ def test_admin_publishes_a_unit_a_teacher_starts_it_and_cannot_change_it(page, l
     page.goto(live_server.url + reverse("units:library"))
     page.get_by_role("button", name="Publish for every teacher Fractions P").click()
     page.get_by_text("Sharing of 'Fractions P' saved.").wait_for()
-    assert_page_accessible(page)
+    assert_accessible(page)
     page.get_by_role("button", name="Log out").click()
 
     log_in(page, live_server, "planner_teacher")
