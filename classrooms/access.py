@@ -133,6 +133,12 @@ def student_q(user: AnyUser, student_path: str) -> Q:
     return by_enrollment | district_admin_q(user, f"{student_path}district")
 
 
+def platform_q(user: AnyUser) -> Q:
+    """Rows of the platform itself, kept for its own protection (sign-in failures noticed for
+    password spraying): only its operators read them, nobody in a district."""
+    return EVERYTHING if _is_platform_operator(user) else NOTHING
+
+
 def user_q(user: AnyUser) -> Q:
     """Accounts: an admin sees the district's staff, never a superuser (a platform operator, whom
     no district admin may change, reset or deactivate); everyone else only themselves."""

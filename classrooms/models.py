@@ -19,8 +19,10 @@ from classrooms.querysets import (
     ClassroomQuerySet,
     DistrictQuerySet,
     EnrollmentQuerySet,
+    RosterImportChangeQuerySet,
     RosterImportQuerySet,
     SchoolQuerySet,
+    SignInFailureQuerySet,
     SignInProviderQuerySet,
     StudentGroupQuerySet,
     StudentQuerySet,
@@ -236,6 +238,8 @@ class SignInFailure(models.Model):
     password_digest = models.CharField(max_length=64)
     username = models.CharField(max_length=254)
     failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = SignInFailureQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -727,6 +731,8 @@ class RosterImportChange(models.Model):
     student = models.ForeignKey(
         Student, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+
+    objects = RosterImportChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["roster_import", "position"]

@@ -15,7 +15,14 @@ from django.db.models import Q
 from classrooms import access
 
 ScopeLevel = Literal[
-    "classroom", "school", "district", "district_admin", "student", "user", "unit_library"
+    "classroom",
+    "school",
+    "district",
+    "district_admin",
+    "student",
+    "user",
+    "unit_library",
+    "platform",
 ]
 
 _SCOPE_FUNCTIONS: dict[str, Callable[[Any, str], Q]] = {
@@ -26,6 +33,7 @@ _SCOPE_FUNCTIONS: dict[str, Callable[[Any, str], Q]] = {
     "student": access.student_q,
     "user": lambda user, _path: access.user_q(user),
     "unit_library": access.unit_library_q,
+    "platform": lambda user, _path: access.platform_q(user),
 }
 
 
@@ -117,6 +125,20 @@ class AuditEventQuerySet(ScopedQuerySet):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise TypeError("Audit events are never deleted.")
+
+
+class SignInFailureQuerySet(ScopedQuerySet):
+    """Wrong passwords kept a few minutes against spraying: the platform's operators only."""
+
+    scope_level = "platform"
+    scope_path = ""
+
+
+class RosterImportChangeQuerySet(ScopedQuerySet):
+    """What an applied roster import changed: its district's admins only, like the import."""
+
+    scope_level = "district_admin"
+    scope_path = "roster_import__district"
 
 
 class RosterImportQuerySet(ScopedQuerySet):

@@ -30,6 +30,7 @@ SCOPE_TARGET: dict[str, type[models.Model] | None] = {
     "student": Student,
     "user": None,
     "unit_library": UnitLineage,
+    "platform": None,
 }
 
 

@@ -90,7 +90,8 @@ class RosterPlan(PlanState):
         rows as read), to be kept until it is applied (uploads.py)."""
         self.source = RosterSource(label=self.source.label, sha256=self.source.sha256)
         self.tables = {}
-        del self.existing
+        # Absent when reading stopped before the district's roster was read.
+        self.__dict__.pop("existing", None)
         self.seen_ids.clear()
         for items in self.items.values():
             for item in items.values():
@@ -98,6 +99,10 @@ class RosterPlan(PlanState):
         return self
 
     def apply(self) -> None:
+        if not hasattr(self, "existing"):
+            # A kept plan dropped the district's rows as read; the roster is unchanged since
+            # (its fingerprint was checked), so reading them again gives the same rows.
+            self.existing = Existing(self.district)
         if self.district_mismatch and not self.confirm_district:
             # Checked again here: applying is refused unless the admin confirmed the district.
             self.problems.append(
